@@ -1,0 +1,52 @@
+//! What one half of the simulator tells the other.
+//!
+//! The OpenStack half owns servers; the Kubernetes half registers a Node when a server
+//! boots with a valid k0s worker user_data, and marks it NotReady when the server goes.
+//! They meet only here, through a broadcast channel, so each half stays testable alone.
+
+use tokio::sync::broadcast;
+
+/// A change in a simulated server's life, published by the OpenStack half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmEvent {
+    /// The server reached ACTIVE (after the boot latency): cloud-init "runs" now.
+    Active(VmInfo),
+    /// The server was deleted (or went to ERROR after having been ACTIVE).
+    Gone { server_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmInfo {
+    pub server_id: String,
+    /// Server name; cloud-init uses it as the hostname, so it becomes the Node name.
+    pub name: String,
+    /// The decoded user_data (None when the server was created without one).
+    pub user_data: Option<String>,
+    /// First fixed address (in 127.0.0.0/8, reachable on this machine).
+    pub ip: String,
+    pub flavor: String,
+}
+
+/// The channel both halves share.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<VmEvent>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        Self { tx }
+    }
+}
+
+impl EventBus {
+    pub fn publish(&self, ev: VmEvent) {
+        // No subscriber (e.g. the OpenStack half tested alone) is fine.
+        let _ = self.tx.send(ev);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<VmEvent> {
+        self.tx.subscribe()
+    }
+}

@@ -1,0 +1,13 @@
+//! terraform-provider-k0stack: k0s hosted control planes (k0smotron) in a management
+//! cluster, with worker pools on OpenStack, as Terraform resources.
+//!
+//! The binary (`src/main.rs`) only serves [`provider::K0stackProvider`]; everything lives
+//! here so tests can reach it.
+
+pub mod data_sources;
+pub mod framework;
+pub mod kube;
+pub mod logging;
+pub mod openstack;
+pub mod provider;
+pub mod resources;

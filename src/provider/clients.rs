@@ -1,0 +1,64 @@
+//! The clients built once in configure and shared by every resource.
+
+use std::sync::{Arc, RwLock};
+
+use crate::kube::KubeSource;
+use crate::openstack::OpenStackConfig;
+
+/// What configure resolved. Parts that were not configured are `None`; the resource that
+/// needs them reports [`NotConfigured`], so a configuration that only manages hosted
+/// control planes needs no OpenStack credentials.
+pub struct Clients {
+    pub terraform_version: String,
+    pub kube: Option<KubeClient>,
+    pub openstack: Option<OpenStackConfig>,
+}
+
+/// The management cluster client and where its settings came from.
+#[derive(Clone)]
+pub struct KubeClient {
+    pub client: kube::Client,
+    pub source: KubeSource,
+    /// The API server URL (for messages).
+    pub server: String,
+}
+
+/// A resource needs a connection the provider block does not configure.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NotConfigured {
+    #[error("no Kubernetes management cluster is configured: set the provider's kubernetes {{ config_path | config_raw }} block, or KUBECONFIG")]
+    Kubernetes,
+    #[error("no OpenStack credentials are configured: set the provider's openstack {{ ... }} block, OS_* variables, or OS_CLOUD with a clouds.yaml")]
+    OpenStack,
+    #[error("the provider has not been configured yet")]
+    Provider,
+}
+
+impl Clients {
+    pub fn kube(&self) -> Result<&KubeClient, NotConfigured> {
+        self.kube.as_ref().ok_or(NotConfigured::Kubernetes)
+    }
+
+    pub fn openstack(&self) -> Result<&OpenStackConfig, NotConfigured> {
+        self.openstack.as_ref().ok_or(NotConfigured::OpenStack)
+    }
+}
+
+/// Shared between the provider (which fills it in configure) and the resources (created
+/// by tf-provider before configure runs, so they hold this handle, not the clients).
+#[derive(Clone, Default)]
+pub struct ProviderHandle(Arc<RwLock<Option<Arc<Clients>>>>);
+
+impl ProviderHandle {
+    pub fn set(&self, clients: Clients) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(clients));
+    }
+
+    pub fn get(&self) -> Result<Arc<Clients>, NotConfigured> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(NotConfigured::Provider)
+    }
+}

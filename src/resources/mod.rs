@@ -1,0 +1,14 @@
+//! One module per resource: schema, then plan, then CRUD, then import.
+//! The resources arrive with their issues; the registry is here so the provider can
+//! list them.
+
+use std::collections::HashMap;
+
+use tf_provider::DynamicResource;
+
+use crate::provider::ProviderHandle;
+
+/// All resources of the provider, by type name without the `k0stack_` prefix.
+pub fn all(_handle: &ProviderHandle) -> HashMap<String, Box<dyn DynamicResource>> {
+    HashMap::new()
+}
