@@ -1,0 +1,275 @@
+//! The e2e harness: the real Terraform CLI driving the real provider binary.
+//!
+//! - Terraform comes from `TERRAFORM` or `<repo>/.tools/terraform` (`make tools`).
+//! - The provider binary cargo built for this test run is placed in a filesystem mirror
+//!   under `CARGO_TARGET_TMPDIR`, and a CLI config (`TF_CLI_CONFIG_FILE`) points
+//!   `terraform init` at it: no network.
+//! - Every working directory is a fresh temp dir with a clean environment: `HOME` is
+//!   private (no stray `~/.kube/config` or clouds.yaml), and no `OS_*`, `KUBECONFIG` or
+//!   `TF_*` variable leaks in from the developer's shell.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const SOURCE: &str = "k0stack/k0stack";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Terraform CLI to drive.
+pub fn terraform_bin() -> PathBuf {
+    let path = std::env::var_os("TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools/terraform"));
+    assert!(
+        path.is_file(),
+        "Terraform CLI not found at {}: run `make tools` (or set TERRAFORM)",
+        path.display()
+    );
+    path
+}
+
+/// The provider binary built by cargo for this test run.
+pub fn provider_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-k0stack"))
+}
+
+/// `linux_amd64`-style platform name of this machine.
+pub fn platform() -> String {
+    let os = std::env::consts::OS;
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{os}_{arch}")
+}
+
+/// Puts the provider binary into `<root>/registry.terraform.io/k0stack/k0stack/<v>/<platform>/`
+/// (the layout of both a filesystem mirror and `~/.terraform.d/plugins`).
+pub fn install_provider_into(root: &Path) -> PathBuf {
+    let dir = root
+        .join("registry.terraform.io")
+        .join(SOURCE)
+        .join(PROVIDER_VERSION)
+        .join(platform());
+    std::fs::create_dir_all(&dir).expect("create mirror dir");
+    let dest = dir.join(format!("terraform-provider-k0stack_v{PROVIDER_VERSION}"));
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    std::fs::copy(provider_bin(), &tmp).expect("copy provider binary");
+    std::fs::rename(&tmp, &dest).expect("move provider binary into place");
+    dest
+}
+
+/// The shared filesystem mirror (one per test process).
+fn mirror_dir() -> &'static Path {
+    static MIRROR: OnceLock<PathBuf> = OnceLock::new();
+    MIRROR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tf-mirror");
+        install_provider_into(&root);
+        root
+    })
+}
+
+/// Output of one Terraform command.
+#[derive(Debug)]
+pub struct TfOutput {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TfOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// stdout and stderr together (Terraform prints diagnostics on stderr).
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert!(
+            self.success(),
+            "terraform {:?} failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_failed(&self) -> &Self {
+        assert!(
+            self.code == Some(1),
+            "terraform {:?} should have failed with an error, got {:?}:\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self.assert_no_crash()
+    }
+
+    /// No panic, no Rust backtrace, no "plugin crashed".
+    #[track_caller]
+    pub fn assert_no_crash(&self) -> &Self {
+        let all = self.all();
+        for needle in [
+            "panicked at",
+            "stack backtrace",
+            "std::backtrace",
+            "rust_begin_unwind",
+            "The plugin encountered an error",
+            "plugin exited",
+            "Plugin did not respond",
+        ] {
+            assert!(!all.contains(needle), "output contains {needle:?}:\n{all}");
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, needle: &str) -> &Self {
+        let all = self.all();
+        assert!(
+            all.contains(needle),
+            "expected {needle:?} in the output of terraform {:?}:\n{all}",
+            self.args
+        );
+        self
+    }
+}
+
+/// A Terraform working directory with a clean environment.
+pub struct TfDir {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    env: BTreeMap<String, String>,
+}
+
+impl TfDir {
+    /// A working directory whose `main.tf` is `config`.
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("k0stack-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let home = dir.path().join(".home");
+        std::fs::create_dir_all(&home).expect("home dir");
+        let cli_config = dir.path().join(".terraformrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{SOURCE}\"]\n  }}\n}}\n",
+                mirror_dir().display()
+            ),
+        )
+        .expect("write CLI config");
+        let mut env = BTreeMap::new();
+        env.insert("HOME".into(), home.display().to_string());
+        env.insert(
+            "TF_CLI_CONFIG_FILE".into(),
+            cli_config.display().to_string(),
+        );
+        env.insert("CHECKPOINT_DISABLE".into(), "1".into());
+        env.insert("TF_IN_AUTOMATION".into(), "1".into());
+        env.insert("TF_INPUT".into(), "0".into());
+        let tf = Self { dir, home, env };
+        tf.write("main.tf", config);
+        tf
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, content).expect("write file");
+        p
+    }
+
+    /// Sets an environment variable for every later command.
+    pub fn set_env(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.env.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn remove_env(&mut self, key: &str) -> &mut Self {
+        self.env.remove(key);
+        self
+    }
+
+    /// Runs `terraform <args> -no-color` in this directory.
+    pub fn run(&self, args: &[&str]) -> TfOutput {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(&self.env);
+        let out = cmd.output().expect("run terraform");
+        TfOutput {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn init(&self) -> TfOutput {
+        let out = self.run(&["init", "-no-color", "-input=false"]);
+        out.assert_ok();
+        out
+    }
+
+    pub fn validate(&self) -> TfOutput {
+        self.run(&["validate", "-no-color"])
+    }
+
+    pub fn plan(&self) -> TfOutput {
+        self.run(&["plan", "-no-color", "-input=false"])
+    }
+
+    /// `plan -detailed-exitcode`: 0 = no changes, 2 = changes, 1 = error.
+    pub fn plan_exit_code(&self) -> TfOutput {
+        self.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+    }
+
+    pub fn apply(&self) -> TfOutput {
+        self.run(&["apply", "-no-color", "-input=false", "-auto-approve"])
+    }
+
+    pub fn destroy(&self) -> TfOutput {
+        self.run(&["destroy", "-no-color", "-input=false", "-auto-approve"])
+    }
+
+    /// `terraform output -json` parsed.
+    pub fn outputs(&self) -> serde_json::Value {
+        let out = self.run(&["output", "-json"]);
+        out.assert_ok();
+        serde_json::from_str(&out.stdout).expect("output -json is JSON")
+    }
+}
+
+/// The `terraform { required_providers }` header every test configuration starts with.
+pub fn required_providers() -> String {
+    format!("terraform {{\n  required_providers {{\n    k0stack = {{ source = \"{SOURCE}\" }}\n  }}\n}}\n")
+}
