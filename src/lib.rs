@@ -5,6 +5,7 @@
 //! here so tests can reach it.
 
 pub mod data_sources;
+pub mod docs;
 pub mod framework;
 pub mod kube;
 pub mod logging;
