@@ -8,6 +8,7 @@ pub mod duration;
 pub mod schema;
 pub mod secret;
 pub mod timeouts;
+pub mod validators;
 pub mod version;
 pub mod wait;
 

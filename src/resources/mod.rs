@@ -2,6 +2,8 @@
 //! The resources arrive with their issues; the registry is here so the provider can
 //! list them.
 
+pub mod hosted_control_plane;
+
 use std::collections::HashMap;
 
 use tf_provider::DynamicResource;

@@ -1,0 +1,5 @@
+//! `k0stack_hosted_control_plane`: a k0smotron `Cluster` in the management cluster.
+
+pub mod model;
+pub mod object;
+pub mod validate;

@@ -1,0 +1,174 @@
+//! The resource's state as Terraform sends it (attribute names are the serde names), and
+//! the typed, validated [`HcpSpec`] the rest of the resource works with.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueString};
+
+use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
+use crate::framework::version::K0sVersion;
+use crate::framework::Secret;
+
+pub type Str = ValueString<'static>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub id: Str,
+    pub name: Str,
+    pub namespace: Str,
+    pub management_cluster_id: Str,
+    pub k0s_version: Str,
+    pub replicas: ValueNumber,
+    pub image: Str,
+    #[serde(with = "value::serde_as_vec")]
+    pub service: Value<ServiceBlock>,
+    pub external_address: Str,
+    #[serde(with = "value::serde_as_vec")]
+    pub storage: Value<StorageBlock>,
+    #[serde(with = "value::serde_as_vec")]
+    pub persistence: Value<PersistenceBlock>,
+    pub k0s_config: Str,
+    pub control_plane_flags: ValueList<Str>,
+    pub manifests: ValueMap<'static, Str>,
+    #[serde(with = "value::serde_as_vec")]
+    pub resources: Value<ResourcesBlock>,
+    pub cert_sans: ValueList<Str>,
+    pub wait_for_ready: ValueBool,
+    #[serde(with = "value::serde_as_vec")]
+    pub timeouts: Value<TimeoutsBlock>,
+    // Computed.
+    pub endpoint: Str,
+    pub ca_certificate: Str,
+    pub kubeconfig: Str,
+    pub client_certificate: Str,
+    pub client_key: Str,
+    pub status: Str,
+    pub k0smotron_api_version: Str,
+    pub uid: Str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceBlock {
+    #[serde(rename = "type")]
+    pub kind: Str,
+    pub api_port: ValueNumber,
+    pub konnectivity_port: ValueNumber,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StorageBlock {
+    #[serde(rename = "type")]
+    pub kind: Str,
+    pub kine_data_source_url: Str,
+    #[serde(with = "value::serde_as_vec")]
+    pub etcd: Value<EtcdBlock>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EtcdBlock {
+    pub size: Str,
+    pub storage_class: Str,
+    pub auto_delete_pvcs: ValueBool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersistenceBlock {
+    #[serde(rename = "type")]
+    pub kind: Str,
+    pub size: Str,
+    pub storage_class: Str,
+    pub host_path: Str,
+    pub auto_delete_pvcs: ValueBool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourcesBlock {
+    pub requests: ValueMap<'static, Str>,
+    pub limits: ValueMap<'static, Str>,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts::uniform(DEFAULT_TIMEOUT);
+pub const DEFAULT_API_PORT: u16 = 30443;
+pub const DEFAULT_KONNECTIVITY_PORT: u16 = 30132;
+pub const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
+pub const STORAGE_TYPES: &[&str] = &["etcd", "kine"];
+pub const PERSISTENCE_TYPES: &[&str] = &["emptyDir", "hostPath", "pvc"];
+
+/// What the user asked for, typed and validated (see `validate::spec_from_state`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HcpSpec {
+    pub name: String,
+    pub namespace: String,
+    pub version: K0sVersion,
+    /// The version string as written (k0smotron takes `+` or `-`).
+    pub version_string: String,
+    pub replicas: u32,
+    pub image: Option<String>,
+    pub service_type: String,
+    pub api_port: u16,
+    pub konnectivity_port: u16,
+    pub external_address: Option<String>,
+    pub storage: Option<Storage>,
+    pub persistence: Option<Persistence>,
+    pub k0s_config: Option<serde_json::Value>,
+    pub control_plane_flags: Vec<String>,
+    pub manifests: BTreeMap<String, String>,
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
+    pub cert_sans: Vec<String>,
+    pub wait_for_ready: bool,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Storage {
+    Etcd {
+        size: Option<String>,
+        storage_class: Option<String>,
+        auto_delete_pvcs: bool,
+    },
+    /// The URL is put in a Secret (`<name>-k0stack-kine`), never in the Cluster spec.
+    Kine { data_source_url: Secret },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Persistence {
+    pub kind: String,
+    pub size: Option<String>,
+    pub storage_class: Option<String>,
+    pub host_path: Option<String>,
+    pub auto_delete_pvcs: bool,
+}
+
+/// Known string of a value (null and unknown are `None`).
+pub fn known(v: &Str) -> Option<String> {
+    v.as_ref_option().map(|s| s.to_string())
+}
+
+pub fn known_list(v: &ValueList<Str>) -> Vec<String> {
+    v.as_ref_option()
+        .map(|l| l.iter().filter_map(known).collect())
+        .unwrap_or_default()
+}
+
+pub fn known_map(v: &ValueMap<'static, Str>) -> BTreeMap<String, String> {
+    v.as_ref_option()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| known(v).map(|v| (k.to_string(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Secret names the resource creates beside the Cluster.
+pub fn kine_secret_name(cluster: &str) -> String {
+    format!("{cluster}-k0stack-kine")
+}
+
+pub fn manifests_configmap_name(cluster: &str) -> String {
+    format!("{cluster}-k0stack-manifests")
+}

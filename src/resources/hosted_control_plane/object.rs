@@ -1,0 +1,425 @@
+//! The k0smotron objects this resource writes (the `Cluster`, plus a Secret for the kine
+//! URL and a ConfigMap for manifests) and what it reads back from a `Cluster` for drift
+//! detection and readiness. Pure JSON in, JSON out: both API versions live here, side by
+//! side, so their differences are visible in one place.
+
+use serde_json::{json, Map, Value};
+
+use crate::framework::version::K0sVersion;
+
+use super::model::{kine_secret_name, manifests_configmap_name, HcpSpec, Storage};
+
+/// The k0smotron API version served by the management cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// k0smotron 1.x (still served, deprecated, by 2.x).
+    V1beta1,
+    /// k0smotron ≥ 2.0, storage version.
+    V1beta2,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::V1beta1 => "v1beta1",
+            Api::V1beta2 => "v1beta2",
+        }
+    }
+
+    pub fn api_version(self) -> String {
+        format!("k0smotron.io/{}", self.as_str())
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim_start_matches("k0smotron.io/") {
+            "v1beta1" => Some(Api::V1beta1),
+            "v1beta2" => Some(Api::V1beta2),
+            _ => None,
+        }
+    }
+}
+
+/// Labels on everything this provider creates.
+pub fn managed_labels(cluster: &str) -> Value {
+    json!({ "app.kubernetes.io/managed-by": "k0stack", "k0stack.io/hosted-control-plane": cluster })
+}
+
+/// The `Cluster` object for `spec` in `api`.
+pub fn cluster_object(spec: &HcpSpec, api: Api) -> Value {
+    let mut s = Map::new();
+    s.insert("version".into(), json!(spec.version_string));
+    s.insert("replicas".into(), json!(spec.replicas));
+    if let Some(image) = &spec.image {
+        s.insert("image".into(), json!(image));
+    }
+    s.insert(
+        "service".into(),
+        json!({ "type": spec.service_type, "apiPort": spec.api_port, "konnectivityPort": spec.konnectivity_port }),
+    );
+    if let Some(addr) = &spec.external_address {
+        s.insert("externalAddress".into(), json!(addr));
+    }
+    match (&spec.storage, api) {
+        (
+            Some(Storage::Etcd {
+                size,
+                storage_class,
+                auto_delete_pvcs,
+            }),
+            _,
+        ) => {
+            let mut persistence = Map::new();
+            if let Some(sz) = size {
+                persistence.insert("size".into(), json!(sz));
+            }
+            if let Some(sc) = storage_class {
+                persistence.insert("storageClass".into(), json!(sc));
+            }
+            let etcd = json!({ "persistence": persistence, "autoDeletePVCs": auto_delete_pvcs });
+            match api {
+                Api::V1beta2 => {
+                    s.insert("storage".into(), json!({ "type": "etcd", "etcd": etcd }));
+                }
+                Api::V1beta1 => {
+                    s.insert("etcd".into(), etcd);
+                }
+            }
+        }
+        (Some(Storage::Kine { .. }), Api::V1beta2) => {
+            s.insert("storage".into(), json!({ "type": "kine", "kine": { "dataSourceSecretName": kine_secret_name(&spec.name) } }));
+        }
+        (Some(Storage::Kine { .. }), Api::V1beta1) => {
+            s.insert(
+                "kineDataSourceSecretName".into(),
+                json!(kine_secret_name(&spec.name)),
+            );
+        }
+        (None, _) => {}
+    }
+    if let Some(p) = &spec.persistence {
+        let mut pm = Map::new();
+        pm.insert("type".into(), json!(p.kind));
+        pm.insert("autoDeletePVCs".into(), json!(p.auto_delete_pvcs));
+        if let Some(hp) = &p.host_path {
+            pm.insert("hostPath".into(), json!(hp));
+        }
+        if p.kind == "pvc" {
+            let mut claim_spec = json!({ "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": p.size } } });
+            if let Some(sc) = &p.storage_class {
+                claim_spec["storageClassName"] = json!(sc);
+            }
+            pm.insert(
+                "persistentVolumeClaim".into(),
+                json!({ "spec": claim_spec }),
+            );
+        }
+        s.insert("persistence".into(), Value::Object(pm));
+    }
+    let mut k0s_config = spec.k0s_config.clone().unwrap_or_else(|| json!({}));
+    if !spec.cert_sans.is_empty() {
+        // k0smotron adds its own SANs (service names, external address) to these.
+        let obj = k0s_config.as_object_mut().expect("validated as an object");
+        let spec_obj = obj.entry("spec").or_insert_with(|| json!({}));
+        if let Some(so) = spec_obj.as_object_mut() {
+            let api_obj = so.entry("api").or_insert_with(|| json!({}));
+            if let Some(ao) = api_obj.as_object_mut() {
+                ao.insert("sans".into(), json!(spec.cert_sans));
+            }
+        }
+    }
+    if k0s_config.as_object().is_some_and(|o| !o.is_empty()) {
+        s.insert("k0sConfig".into(), k0s_config);
+    }
+    if !spec.control_plane_flags.is_empty() {
+        let key = match api {
+            Api::V1beta2 => "controlPlaneFlags",
+            Api::V1beta1 => "controllerPlaneFlags", // sic, the v1beta1 spelling
+        };
+        s.insert(key.into(), json!(spec.control_plane_flags));
+    }
+    if !spec.manifests.is_empty() {
+        s.insert("manifests".into(), json!([{ "name": "k0stack", "configMap": { "name": manifests_configmap_name(&spec.name) } }]));
+    }
+    if !spec.requests.is_empty() || !spec.limits.is_empty() {
+        let mut r = Map::new();
+        if !spec.requests.is_empty() {
+            r.insert("requests".into(), json!(spec.requests));
+        }
+        if !spec.limits.is_empty() {
+            r.insert("limits".into(), json!(spec.limits));
+        }
+        s.insert("resources".into(), Value::Object(r));
+    }
+    json!({
+        "apiVersion": api.api_version(),
+        "kind": "Cluster",
+        "metadata": { "name": spec.name, "namespace": spec.namespace, "labels": managed_labels(&spec.name) },
+        "spec": Value::Object(s),
+    })
+}
+
+/// The Secret holding the kine data source URL (k0smotron reads key
+/// `K0SMOTRON_KINE_DATASOURCE_URL`), so the URL's credentials stay out of the Cluster spec.
+pub fn kine_secret(spec: &HcpSpec) -> Option<Value> {
+    match &spec.storage {
+        Some(Storage::Kine { data_source_url }) => Some(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": { "name": kine_secret_name(&spec.name), "namespace": spec.namespace, "labels": managed_labels(&spec.name) },
+            "type": "Opaque",
+            "stringData": { "K0SMOTRON_KINE_DATASOURCE_URL": data_source_url.expose() },
+        })),
+        _ => None,
+    }
+}
+
+/// The ConfigMap with the manifests k0s applies in the hosted cluster (mounted at
+/// /var/lib/k0s/manifests/k0stack/).
+pub fn manifests_configmap(spec: &HcpSpec) -> Option<Value> {
+    (!spec.manifests.is_empty()).then(|| {
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": { "name": manifests_configmap_name(&spec.name), "namespace": spec.namespace, "labels": managed_labels(&spec.name) },
+            "data": spec.manifests,
+        })
+    })
+}
+
+/// What a `Cluster` says about itself, in either API version.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observed {
+    pub uid: Option<String>,
+    pub version: Option<String>,
+    pub replicas: Option<i64>,
+    pub image: Option<String>,
+    pub service_type: Option<String>,
+    pub api_port: Option<i64>,
+    pub konnectivity_port: Option<i64>,
+    pub external_address: Option<String>,
+    pub storage_type: Option<String>,
+    pub control_plane_flags: Vec<String>,
+    pub deleting: bool,
+    pub ready: bool,
+    /// One line: `Available=True`, or `Available=False: Reason: message`.
+    pub status: String,
+}
+
+/// Reads a `Cluster` object.
+pub fn observe(obj: &Value, api: Api) -> Observed {
+    let spec = &obj["spec"];
+    let status = &obj["status"];
+    let s = |v: &Value| v.as_str().map(String::from);
+    let (ready, summary) = readiness(status, api);
+    let storage_type = match api {
+        Api::V1beta2 => s(&spec["storage"]["type"]),
+        Api::V1beta1
+            if spec.get("kineDataSourceSecretName").is_some()
+                || spec.get("kineDataSourceURL").is_some() =>
+        {
+            Some("kine".into())
+        }
+        Api::V1beta1 => Some("etcd".into()),
+    };
+    let flags_key = match api {
+        Api::V1beta2 => "controlPlaneFlags",
+        Api::V1beta1 => "controllerPlaneFlags",
+    };
+    Observed {
+        uid: s(&obj["metadata"]["uid"]),
+        version: s(&spec["version"]),
+        replicas: spec["replicas"].as_i64(),
+        image: s(&spec["image"]),
+        service_type: s(&spec["service"]["type"]),
+        api_port: spec["service"]["apiPort"].as_i64(),
+        konnectivity_port: spec["service"]["konnectivityPort"].as_i64(),
+        external_address: s(&spec["externalAddress"]).filter(|a| !a.is_empty()),
+        storage_type,
+        control_plane_flags: spec[flags_key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        deleting: obj["metadata"]
+            .get("deletionTimestamp")
+            .is_some_and(|d| !d.is_null()),
+        ready,
+        status: summary,
+    }
+}
+
+/// Readiness: the `Available` condition (v1beta2) or `status.ready` (v1beta1), with a
+/// one-line summary that names the reason when not ready.
+pub fn readiness(status: &Value, api: Api) -> (bool, String) {
+    match api {
+        Api::V1beta2 => {
+            let conds = status["conditions"].as_array().cloned().unwrap_or_default();
+            match conds.iter().find(|c| c["type"] == "Available") {
+                Some(c) => {
+                    let ok = c["status"] == "True";
+                    let mut line =
+                        format!("Available={}", c["status"].as_str().unwrap_or("Unknown"));
+                    if !ok {
+                        for k in ["reason", "message"] {
+                            if let Some(v) = c[k].as_str().filter(|v| !v.is_empty()) {
+                                line.push_str(&format!(": {v}"));
+                            }
+                        }
+                    }
+                    (ok, line)
+                }
+                None => (
+                    false,
+                    "no Available condition yet (k0smotron has not reconciled the Cluster)".into(),
+                ),
+            }
+        }
+        Api::V1beta1 => {
+            let ok = status["ready"].as_bool().unwrap_or(false);
+            let mut line = format!("ready={ok}");
+            if let Some(r) = status["reconciliationStatus"]
+                .as_str()
+                .filter(|r| !r.is_empty())
+            {
+                line.push_str(&format!(": {r}"));
+            }
+            (ok, line)
+        }
+    }
+}
+
+/// True when two version strings name the same k0s release (`+` and `-` are the same).
+pub fn same_version(a: &str, b: &str) -> bool {
+    match (K0sVersion::parse(a), K0sVersion::parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::State;
+    use super::super::validate::{spec_from_state, tests::minimal};
+    use super::*;
+    use tf_provider::value::Value as V;
+
+    fn spec(s: State) -> HcpSpec {
+        let (spec, p) = spec_from_state(&s);
+        assert!(p.is_empty(), "{p:?}");
+        spec.unwrap()
+    }
+
+    #[test]
+    fn v1beta2_storage_and_flags() {
+        let mut s = minimal();
+        s.replicas = V::Value(3);
+        s.storage = V::Value(super::super::model::StorageBlock {
+            kind: V::Value("etcd".into()),
+            kine_data_source_url: V::Null,
+            etcd: V::Value(super::super::model::EtcdBlock {
+                size: V::Value("2Gi".into()),
+                storage_class: V::Null,
+                auto_delete_pvcs: V::Value(true),
+            }),
+        });
+        s.control_plane_flags = V::Value(vec![V::Value("--enable-metrics-scraper".into())]);
+        let spec = spec(s);
+        let v2 = cluster_object(&spec, Api::V1beta2);
+        assert_eq!(v2["apiVersion"], "k0smotron.io/v1beta2");
+        assert_eq!(v2["spec"]["storage"]["type"], "etcd");
+        assert_eq!(v2["spec"]["storage"]["etcd"]["persistence"]["size"], "2Gi");
+        assert_eq!(
+            v2["spec"]["controlPlaneFlags"][0],
+            "--enable-metrics-scraper"
+        );
+        let v1 = cluster_object(&spec, Api::V1beta1);
+        assert_eq!(v1["spec"]["etcd"]["autoDeletePVCs"], true);
+        assert_eq!(
+            v1["spec"]["controllerPlaneFlags"][0],
+            "--enable-metrics-scraper"
+        );
+        assert!(v1["spec"].get("storage").is_none());
+    }
+
+    #[test]
+    fn kine_url_goes_to_a_secret_not_the_spec() {
+        let mut s = minimal();
+        s.storage = V::Value(super::super::model::StorageBlock {
+            kind: V::Value("kine".into()),
+            kine_data_source_url: V::Value("postgres://u:pw@db/k".into()),
+            etcd: V::Null,
+        });
+        let spec = spec(s);
+        for api in [Api::V1beta1, Api::V1beta2] {
+            let obj = cluster_object(&spec, api);
+            assert!(!obj.to_string().contains("pw@db"), "{obj}");
+        }
+        assert_eq!(
+            cluster_object(&spec, Api::V1beta2)["spec"]["storage"]["kine"]["dataSourceSecretName"],
+            "dev-k0stack-kine"
+        );
+        assert_eq!(
+            cluster_object(&spec, Api::V1beta1)["spec"]["kineDataSourceSecretName"],
+            "dev-k0stack-kine"
+        );
+        assert_eq!(
+            kine_secret(&spec).unwrap()["stringData"]["K0SMOTRON_KINE_DATASOURCE_URL"],
+            "postgres://u:pw@db/k"
+        );
+    }
+
+    #[test]
+    fn cert_sans_merge_into_k0s_config() {
+        let mut s = minimal();
+        s.k0s_config = V::Value(r#"{"spec":{"api":{"extraArgs":{"v":"2"}}}}"#.into());
+        s.cert_sans = V::Value(vec![V::Value("api.example.com".into())]);
+        let obj = cluster_object(&spec(s), Api::V1beta2);
+        assert_eq!(
+            obj["spec"]["k0sConfig"]["spec"]["api"]["sans"][0],
+            "api.example.com"
+        );
+        assert_eq!(
+            obj["spec"]["k0sConfig"]["spec"]["api"]["extraArgs"]["v"],
+            "2"
+        );
+    }
+
+    #[test]
+    fn readiness_in_both_versions() {
+        let v2 = json!({"conditions": [{"type": "Available", "status": "False", "reason": "ControlPlaneNotReady", "message": "0/1 replicas ready"}]});
+        assert_eq!(
+            readiness(&v2, Api::V1beta2),
+            (
+                false,
+                "Available=False: ControlPlaneNotReady: 0/1 replicas ready".into()
+            )
+        );
+        let v2 = json!({"conditions": [{"type": "Available", "status": "True"}]});
+        assert!(readiness(&v2, Api::V1beta2).0);
+        assert_eq!(
+            readiness(
+                &json!({"ready": false, "reconciliationStatus": "Reconciling"}),
+                Api::V1beta1
+            ),
+            (false, "ready=false: Reconciling".into())
+        );
+        assert!(readiness(&json!({"ready": true}), Api::V1beta1).0);
+    }
+
+    #[test]
+    fn observe_reads_back_what_was_written() {
+        let spec = spec(minimal());
+        let mut obj = cluster_object(&spec, Api::V1beta2);
+        obj["metadata"]["uid"] = json!("u-1");
+        obj["spec"]["externalAddress"] = json!("127.20.0.5");
+        let o = observe(&obj, Api::V1beta2);
+        assert_eq!(o.version.as_deref(), Some("v1.32.6+k0s.0"));
+        assert_eq!(o.replicas, Some(1));
+        assert_eq!(o.external_address.as_deref(), Some("127.20.0.5"));
+        assert_eq!(o.uid.as_deref(), Some("u-1"));
+        assert!(same_version("v1.32.6-k0s.0", "v1.32.6+k0s.0"));
+    }
+}

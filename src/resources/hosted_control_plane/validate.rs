@@ -1,0 +1,572 @@
+//! From what Terraform sent to a validated [`HcpSpec`], collecting every problem at its
+//! attribute. Unknown values (known only at apply) are skipped, so the same function
+//! serves `validate` (problems only) and plan/apply (the spec).
+
+use std::collections::BTreeMap;
+
+use crate::framework::validators::{dns_label, dns_subdomain, ip_or_dns, one_of, port, quantity};
+use crate::framework::version::{invalid_message, K0sVersion};
+use tf_provider::value::Value;
+
+use crate::framework::{timeouts, Problems, Secret};
+
+use super::model::*;
+
+/// The namespace part of a management cluster id (`<context-or-server>/<namespace>`).
+pub fn namespace_of_management_cluster(id: &str) -> Option<&str> {
+    id.rsplit_once('/')
+        .map(|(_, ns)| ns)
+        .filter(|ns| !ns.is_empty())
+}
+
+/// Parses `k0s_config` (a JSON or YAML object, e.g. from `jsonencode({...})`).
+pub fn parse_k0s_config(text: &str) -> Result<serde_json::Value, String> {
+    let v: serde_json::Value =
+        serde_yaml::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}"))?;
+    if !v.is_object() {
+        return Err("must be an object, e.g. jsonencode({ spec = { network = { provider = \"calico\" } } })".into());
+    }
+    Ok(v)
+}
+
+/// Validates everything known; returns the spec when every required value is known and valid.
+pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
+    let mut p = Problems::default();
+    let mut complete = true;
+    let mut need = |v: bool| complete &= v;
+
+    let name = known(&s.name);
+    need(name.is_some());
+    if let Some(n) = &name {
+        if let Err(e) = dns_label(n, 53) {
+            p.push(&["name"], "Invalid name", format!("{e}. (53, not 63: k0smotron derives Service names such as kmc-<name>-nodeport from it.)"));
+        }
+    }
+    let namespace = known(&s.namespace).or_else(|| {
+        known(&s.management_cluster_id)
+            .and_then(|id| namespace_of_management_cluster(&id).map(String::from))
+    });
+    need(namespace.is_some());
+    if let Some(ns) = known(&s.namespace) {
+        if let Err(e) = dns_label(&ns, 63) {
+            p.push(&["namespace"], "Invalid namespace", e);
+        }
+    }
+    if let Some(id) = known(&s.management_cluster_id) {
+        if namespace_of_management_cluster(&id).is_none() {
+            p.push(&["management_cluster_id"], "Invalid management cluster id", format!("{id:?} is not the id of a k0stack_management_cluster (<context-or-server>/<namespace>)."));
+        }
+    }
+    let version_string = known(&s.k0s_version);
+    need(version_string.is_some());
+    let version = version_string.as_deref().and_then(|v| {
+        let parsed = K0sVersion::parse(v);
+        if parsed.is_none() {
+            p.push(&["k0s_version"], "Invalid k0s version", invalid_message(v));
+        }
+        parsed
+    });
+    let replicas = match s.replicas {
+        Value::Value(n) if !(1..=9).contains(&n) => {
+            p.push(
+                &["replicas"],
+                "Invalid replicas",
+                format!("replicas must be between 1 and 9, got {n}."),
+            );
+            1
+        }
+        Value::Value(n) => n as u32,
+        Value::Null => 1,
+        Value::Unknown => {
+            need(false);
+            1
+        }
+    };
+    if replicas > 1 && s.storage.is_null() {
+        p.push(
+            &["replicas"],
+            "Replicated control plane needs storage",
+            format!("replicas = {replicas} requires a storage block (type = \"etcd\" or \"kine\" with kine_data_source_url): control plane replicas must share one datastore."),
+        );
+    }
+
+    // Service.
+    let (mut service_type, mut api_port, mut konnectivity_port) = (
+        "ClusterIP".to_string(),
+        DEFAULT_API_PORT,
+        DEFAULT_KONNECTIVITY_PORT,
+    );
+    if let Some(svc) = s.service.as_ref_option() {
+        if let Some(t) = known(&svc.kind) {
+            match one_of(&t, SERVICE_TYPES) {
+                Ok(()) => service_type = t,
+                Err(e) => p.push(&["service", "type"], "Unknown service type", e),
+            }
+        }
+        for (attr, v, slot) in [
+            ("api_port", &svc.api_port, &mut api_port),
+            (
+                "konnectivity_port",
+                &svc.konnectivity_port,
+                &mut konnectivity_port,
+            ),
+        ] {
+            if let Value::Value(n) = v {
+                match port(*n) {
+                    Ok(pn) => *slot = pn,
+                    Err(e) => p.push(&["service", attr], "Invalid port", e),
+                }
+            }
+        }
+        if service_type == "NodePort" {
+            for (attr, pn) in [
+                ("api_port", api_port),
+                ("konnectivity_port", konnectivity_port),
+            ] {
+                if !(30000..=32767).contains(&pn) {
+                    p.push(&["service", attr], "Port outside the NodePort range", format!("with type = \"NodePort\" the node port equals the port, so {attr} must be within 30000-32767 (got {pn})."));
+                }
+            }
+        }
+        if api_port == konnectivity_port {
+            p.push(
+                &["service", "konnectivity_port"],
+                "Ports collide",
+                format!("api_port and konnectivity_port are both {api_port}."),
+            );
+        }
+    }
+
+    let external_address = known(&s.external_address);
+    if let Some(a) = &external_address {
+        if !ip_or_dns(a) {
+            p.push(
+                &["external_address"],
+                "Invalid external address",
+                format!("{a:?} is neither an IP address nor a DNS name."),
+            );
+        }
+    }
+
+    // Storage.
+    let storage = s.storage.as_ref_option().and_then(|st| {
+        let kind = known(&st.kind);
+        if st.kind.is_unknown() {
+            need(false);
+        }
+        match kind.as_deref() {
+            Some("etcd") => {
+                if known(&st.kine_data_source_url).is_some() {
+                    p.push(&["storage", "kine_data_source_url"], "kine URL with etcd storage", "kine_data_source_url is only used with type = \"kine\".");
+                }
+                let etcd = st.etcd.as_ref_option();
+                let size = etcd.and_then(|e| known(&e.size));
+                if let Some(sz) = &size {
+                    if let Err(e) = quantity(sz) {
+                        p.push(&["storage", "etcd", "size"], "Invalid size", e);
+                    }
+                }
+                Some(Storage::Etcd {
+                    size,
+                    storage_class: etcd.and_then(|e| known(&e.storage_class)),
+                    auto_delete_pvcs: etcd.and_then(|e| e.auto_delete_pvcs.as_ref_option().copied()).unwrap_or(false),
+                })
+            }
+            Some("kine") => {
+                if st.etcd.is_value() {
+                    p.push(&["storage", "etcd"], "etcd settings with kine storage", "the etcd block is only used with type = \"etcd\".");
+                }
+                match known(&st.kine_data_source_url) {
+                    Some(url) => Some(Storage::Kine { data_source_url: Secret::new(url) }),
+                    None if st.kine_data_source_url.is_unknown() => {
+                        need(false);
+                        None
+                    }
+                    None => {
+                        p.push(&["storage", "kine_data_source_url"], "Missing kine data source", "type = \"kine\" needs kine_data_source_url, e.g. postgres://user:pass@db:5432/kine?sslmode=require.");
+                        None
+                    }
+                }
+            }
+            Some(other) => {
+                p.push(&["storage", "type"], "Unknown storage type", one_of(other, STORAGE_TYPES).unwrap_err());
+                None
+            }
+            None => None,
+        }
+    });
+
+    // Persistence.
+    let persistence = s.persistence.as_ref_option().and_then(|pe| {
+        let kind = known(&pe.kind)?;
+        if let Err(e) = one_of(&kind, PERSISTENCE_TYPES) {
+            p.push(&["persistence", "type"], "Unknown persistence type", e);
+            return None;
+        }
+        let size = known(&pe.size);
+        if let Some(sz) = &size {
+            if let Err(e) = quantity(sz) {
+                p.push(&["persistence", "size"], "Invalid size", e);
+            }
+        }
+        let host_path = known(&pe.host_path);
+        if kind == "pvc" && size.is_none() && !pe.size.is_unknown() {
+            p.push(
+                &["persistence", "size"],
+                "Missing volume size",
+                "type = \"pvc\" needs size, e.g. \"10Gi\".",
+            );
+        }
+        if kind == "hostPath" && host_path.is_none() && !pe.host_path.is_unknown() {
+            p.push(
+                &["persistence", "host_path"],
+                "Missing host path",
+                "type = \"hostPath\" needs host_path.",
+            );
+        }
+        Some(Persistence {
+            kind,
+            size,
+            storage_class: known(&pe.storage_class),
+            host_path,
+            auto_delete_pvcs: pe
+                .auto_delete_pvcs
+                .as_ref_option()
+                .copied()
+                .unwrap_or(false),
+        })
+    });
+
+    let k0s_config = known(&s.k0s_config).and_then(|text| match parse_k0s_config(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            p.push(&["k0s_config"], "Invalid k0s_config", e);
+            None
+        }
+    });
+
+    let control_plane_flags = known_list(&s.control_plane_flags);
+    for (i, f) in control_plane_flags.iter().enumerate() {
+        if !f.starts_with("--") || f.contains(' ') && !f.contains('=') {
+            p.push(
+                &["control_plane_flags"],
+                "Invalid flag",
+                format!("element {i} ({f:?}) must look like --flag or --flag=value."),
+            );
+        }
+    }
+
+    let manifests = known_map(&s.manifests);
+    for (k, v) in &manifests {
+        let base = k.trim_end_matches(".yaml").trim_end_matches(".yml");
+        if !(k.ends_with(".yaml") || k.ends_with(".yml")) || !dns_subdomain(base) {
+            p.push(&["manifests"], "Invalid manifest name", format!("{k:?} must be a file name like \"cni.yaml\" (lowercase letters, digits, '-', '.')."));
+        }
+        if serde_yaml::Deserializer::from_str(v)
+            .any(|d| <serde_yaml::Value as serde::Deserialize>::deserialize(d).is_err())
+        {
+            p.push(
+                &["manifests"],
+                "Invalid manifest",
+                format!("manifest {k:?} is not valid YAML."),
+            );
+        }
+    }
+
+    let (requests, limits) = match s.resources.as_ref_option() {
+        Some(r) => (known_map(&r.requests), known_map(&r.limits)),
+        None => (BTreeMap::new(), BTreeMap::new()),
+    };
+    for (attr, m) in [("requests", &requests), ("limits", &limits)] {
+        for (k, v) in m {
+            if let Err(e) = quantity(v) {
+                p.push(
+                    &["resources", attr],
+                    "Invalid quantity",
+                    format!("{k}: {e}"),
+                );
+            }
+        }
+    }
+
+    let cert_sans = known_list(&s.cert_sans);
+    for san in &cert_sans {
+        if !ip_or_dns(san) {
+            p.push(
+                &["cert_sans"],
+                "Invalid certificate SAN",
+                format!("{san:?} is neither an IP address nor a DNS name."),
+            );
+        }
+    }
+
+    let timeouts = match timeouts::resolve(s.timeouts.as_ref_option(), DEFAULT_TIMEOUTS) {
+        Ok(t) => t,
+        Err(e) => {
+            p.extend(e.0);
+            DEFAULT_TIMEOUTS
+        }
+    };
+
+    let spec = match (
+        complete && p.is_empty(),
+        name,
+        namespace,
+        version,
+        version_string,
+    ) {
+        (true, Some(name), Some(namespace), Some(version), Some(version_string)) => Some(HcpSpec {
+            name,
+            namespace,
+            version,
+            version_string,
+            replicas,
+            image: known(&s.image),
+            service_type,
+            api_port,
+            konnectivity_port,
+            external_address,
+            storage,
+            persistence,
+            k0s_config,
+            control_plane_flags,
+            manifests,
+            requests,
+            limits,
+            cert_sans,
+            wait_for_ready: s.wait_for_ready.as_ref_option().copied().unwrap_or(true),
+            timeouts,
+        }),
+        _ => None,
+    };
+    (spec, p)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn minimal() -> State {
+        State {
+            name: Value::Value("dev".into()),
+            management_cluster_id: Value::Value("mgmt/kmc-system".into()),
+            k0s_version: Value::Value("v1.32.6+k0s.0".into()),
+            ..Default::default()
+        }
+    }
+
+    fn problems(s: &State) -> Vec<(String, String)> {
+        spec_from_state(s)
+            .1
+             .0
+            .into_iter()
+            .map(|e| (e.dotted_path(), e.summary))
+            .collect()
+    }
+
+    #[test]
+    fn minimal_config_gives_defaults() {
+        let (spec, p) = spec_from_state(&minimal());
+        assert!(p.is_empty(), "{p:?}");
+        let spec = spec.unwrap();
+        assert_eq!(spec.namespace, "kmc-system");
+        assert_eq!(
+            (
+                spec.replicas,
+                spec.service_type.as_str(),
+                spec.api_port,
+                spec.konnectivity_port
+            ),
+            (1, "ClusterIP", 30443, 30132)
+        );
+        assert!(spec.wait_for_ready);
+        assert_eq!(spec.timeouts, DEFAULT_TIMEOUTS);
+    }
+
+    #[test]
+    fn unknown_values_are_not_problems_but_give_no_spec() {
+        let s = State {
+            k0s_version: Value::Unknown,
+            ..minimal()
+        };
+        let (spec, p) = spec_from_state(&s);
+        assert!(p.is_empty());
+        assert!(spec.is_none());
+    }
+
+    #[test]
+    fn ten_invalid_configurations_each_name_their_attribute() {
+        let svc = |t: &str, api: i64, konn: i64| {
+            Value::Value(ServiceBlock {
+                kind: Value::Value(t.to_string().into()),
+                api_port: Value::Value(api),
+                konnectivity_port: Value::Value(konn),
+            })
+        };
+        let cases: Vec<(State, &str, &str)> = vec![
+            (
+                State {
+                    k0s_version: Value::Value("1.32".into()),
+                    ..minimal()
+                },
+                "k0s_version",
+                "Invalid k0s version",
+            ),
+            (
+                State {
+                    replicas: Value::Value(2),
+                    ..minimal()
+                },
+                "replicas",
+                "Replicated control plane needs storage",
+            ),
+            (
+                State {
+                    replicas: Value::Value(0),
+                    ..minimal()
+                },
+                "replicas",
+                "Invalid replicas",
+            ),
+            (
+                State {
+                    service: svc("ClusterIP", 70000, 30132),
+                    ..minimal()
+                },
+                "service.api_port",
+                "Invalid port",
+            ),
+            (
+                State {
+                    service: svc("Ingress", 30443, 30132),
+                    ..minimal()
+                },
+                "service.type",
+                "Unknown service type",
+            ),
+            (
+                State {
+                    service: svc("NodePort", 6443, 30132),
+                    ..minimal()
+                },
+                "service.api_port",
+                "Port outside the NodePort range",
+            ),
+            (
+                State {
+                    service: svc("ClusterIP", 30443, 30443),
+                    ..minimal()
+                },
+                "service.konnectivity_port",
+                "Ports collide",
+            ),
+            (
+                State {
+                    name: Value::Value("Dev_Cluster".into()),
+                    ..minimal()
+                },
+                "name",
+                "Invalid name",
+            ),
+            (
+                State {
+                    storage: Value::Value(StorageBlock {
+                        kind: Value::Value("kine".into()),
+                        ..Default::default()
+                    }),
+                    ..minimal()
+                },
+                "storage.kine_data_source_url",
+                "Missing kine data source",
+            ),
+            (
+                State {
+                    storage: Value::Value(StorageBlock {
+                        kind: Value::Value("nats".into()),
+                        ..Default::default()
+                    }),
+                    ..minimal()
+                },
+                "storage.type",
+                "Unknown storage type",
+            ),
+            (
+                State {
+                    k0s_config: Value::Value("[1, 2]".into()),
+                    ..minimal()
+                },
+                "k0s_config",
+                "Invalid k0s_config",
+            ),
+            (
+                State {
+                    control_plane_flags: Value::Value(vec![Value::Value("enable-x".into())]),
+                    ..minimal()
+                },
+                "control_plane_flags",
+                "Invalid flag",
+            ),
+            (
+                State {
+                    persistence: Value::Value(PersistenceBlock {
+                        kind: Value::Value("pvc".into()),
+                        ..Default::default()
+                    }),
+                    ..minimal()
+                },
+                "persistence.size",
+                "Missing volume size",
+            ),
+            (
+                State {
+                    cert_sans: Value::Value(vec![Value::Value("not a name".into())]),
+                    ..minimal()
+                },
+                "cert_sans",
+                "Invalid certificate SAN",
+            ),
+            (
+                State {
+                    management_cluster_id: Value::Value("nonsense".into()),
+                    namespace: Value::Value("x".into()),
+                    ..minimal()
+                },
+                "management_cluster_id",
+                "Invalid management cluster id",
+            ),
+        ];
+        for (state, path, summary) in cases {
+            let got = problems(&state);
+            assert_eq!(
+                got,
+                vec![(path.to_string(), summary.to_string())],
+                "case {path}/{summary}"
+            );
+        }
+    }
+
+    #[test]
+    fn kine_url_is_a_secret() {
+        let s = State {
+            replicas: Value::Value(3),
+            storage: Value::Value(StorageBlock {
+                kind: Value::Value("kine".into()),
+                kine_data_source_url: Value::Value("postgres://u:pw@db/kine".into()),
+                etcd: Value::Null,
+            }),
+            ..minimal()
+        };
+        let (spec, p) = spec_from_state(&s);
+        assert!(p.is_empty(), "{p:?}");
+        let spec = spec.unwrap();
+        assert!(!format!("{spec:?}").contains("pw@db"));
+        assert_eq!(spec.replicas, 3);
+    }
+
+    #[test]
+    fn k0s_config_accepts_json_and_yaml_objects() {
+        assert!(parse_k0s_config(r#"{"spec":{"network":{"provider":"calico"}}}"#).is_ok());
+        assert!(parse_k0s_config("spec:\n  network:\n    provider: calico\n").is_ok());
+        assert!(parse_k0s_config("\"text\"").is_err());
+    }
+}
