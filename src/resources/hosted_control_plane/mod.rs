@@ -2,4 +2,5 @@
 
 pub mod model;
 pub mod object;
+pub mod plan;
 pub mod validate;
