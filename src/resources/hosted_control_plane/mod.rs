@@ -3,4 +3,5 @@
 pub mod model;
 pub mod object;
 pub mod plan;
+pub mod schema;
 pub mod validate;

@@ -1,0 +1,115 @@
+//! The resource schema. Descriptions here are the documentation (`make docs`).
+
+use tf_provider::schema::{Block, Schema};
+
+use crate::framework::schema::{
+    block, bool, number, optional_block, string, string_list, string_map,
+};
+use crate::framework::timeouts;
+
+use super::model::DEFAULT_TIMEOUTS;
+
+pub fn schema() -> Schema {
+    Schema {
+        version: 1,
+        block: block(
+            "A hosted Kubernetes control plane: a k0smotron `Cluster` in the management cluster (API version \
+             `v1beta2` when k0smotron ≥ 2.0 serves it, else `v1beta1`). Its API server, etcd and controllers run \
+             as pods there; worker pools join it. Create and update wait until the control plane is ready \
+             (`Available` condition, or `status.ready` on k0smotron 1.x) and fail with the last condition's \
+             reason and message on timeout. Every read compares the live object with the state, so `terraform plan` \
+             shows out-of-band edits and deletions.",
+            vec![
+                ("id", string("`<namespace>/<name>`.").computed()),
+                ("name", string("Name of the `Cluster` (at most 53 characters: k0smotron derives Service names from it). Changing it replaces the control plane.").required()),
+                ("namespace", string("Namespace of the `Cluster`; default: the management cluster's namespace. Changing it replaces the control plane.").optional_computed()),
+                ("management_cluster_id", string("`id` of the `k0stack_management_cluster` that hosts this control plane (this also orders creation after it).").required()),
+                ("k0s_version", string("k0s version of the control plane, e.g. `v1.32.6+k0s.0`. Required: k0smotron's own default is stale. Increasing it upgrades in place (one Kubernetes minor at a time); a downgrade is refused at plan time.").required()),
+                ("replicas", number("Control plane replicas (1-9; default 1). More than 1 requires a `storage` block.").optional_computed()),
+                ("image", string("k0s image without tag (default `quay.io/k0sproject/k0s`; the tag comes from `k0s_version`). For mirrors.")),
+                ("external_address", string("Address workers and users reach the API at. For `LoadBalancer` and `NodePort` services k0smotron fills it in when unset; the written-back value never shows as a diff.").optional_computed()),
+                ("k0s_config", string("k0s `ClusterConfig` merged into `spec.k0sConfig`, as JSON or YAML (e.g. `jsonencode({ spec = { network = { provider = \"calico\" } } })`). k0smotron overrides `api.externalAddress`, `api.port`, `api.sans` and `storage`.")),
+                ("control_plane_flags", string_list("Extra `k0s controller` flags, e.g. `--enable-metrics-scraper`.")),
+                ("manifests", string_map("Manifests k0s applies in the hosted cluster, file name → YAML content (e.g. `{ \"cni.yaml\" = file(\"cni.yaml\") }`), delivered through a ConfigMap volume.")),
+                ("cert_sans", string_list("Extra subject alternative names of the API server certificate.")),
+                ("wait_for_ready", bool("Wait until the control plane is ready on create and update (default `true`).").optional_computed()),
+                ("endpoint", string("`https://<host>:<port>` of the hosted API server, reachable from outside the management cluster.").computed()),
+                ("ca_certificate", string("PEM CA certificate of the hosted cluster (`<name>-ca` Secret).").computed()),
+                ("kubeconfig", string("Admin kubeconfig of the hosted cluster (`<name>-kubeconfig` Secret), its server URL rewritten to `endpoint`.").computed().sensitive()),
+                ("client_certificate", string("PEM client certificate of the admin kubeconfig.").computed()),
+                ("client_key", string("PEM client key of the admin kubeconfig.").computed().sensitive()),
+                ("status", string("Readiness summary, e.g. `Available=True` or `Available=False: <reason>: <message>`.").computed()),
+                ("k0smotron_api_version", string("k0smotron API version used for this object: `v1beta2` or `v1beta1`.").computed()),
+                ("uid", string("Kubernetes UID of the `Cluster`.").computed()),
+            ],
+            vec![
+                ("service", optional_block(service_block())),
+                ("storage", optional_block(storage_block())),
+                ("persistence", optional_block(persistence_block())),
+                ("resources", optional_block(block(
+                    "Compute resources of each control plane pod.",
+                    vec![
+                        ("requests", string_map("Requests, e.g. `{ cpu = \"500m\", memory = \"1Gi\" }`.")),
+                        ("limits", string_map("Limits, e.g. `{ memory = \"2Gi\" }`.")),
+                    ],
+                    vec![],
+                ))),
+                ("timeouts", timeouts::schema(DEFAULT_TIMEOUTS)),
+            ],
+        ),
+    }
+}
+
+fn service_block() -> Block {
+    block(
+        "How the hosted API server is exposed.",
+        vec![
+            ("type", string("`ClusterIP` (default), `NodePort` or `LoadBalancer`.").optional_computed()),
+            ("api_port", number("API server port (default 30443; with `NodePort` it is the node port, so 30000-32767).").optional_computed()),
+            ("konnectivity_port", number("Konnectivity port workers dial out to (default 30132).").optional_computed()),
+        ],
+        vec![],
+    )
+}
+
+fn storage_block() -> Block {
+    block(
+        "The control plane's datastore. Changing `type` replaces the control plane.",
+        vec![
+            ("type", string("`etcd` (an etcd StatefulSet beside the control plane) or `kine` (an external SQL database).").required()),
+            ("kine_data_source_url", string("kine data source, e.g. `postgres://user:pass@db:5432/kine`. Stored in a Secret (`<name>-k0stack-kine`), never in the `Cluster` spec.").sensitive()),
+        ],
+        vec![("etcd", optional_block(block(
+            "etcd settings.",
+            vec![
+                ("size", string("Volume size of each etcd member (default `1Gi`).")),
+                ("storage_class", string("Storage class of the etcd volumes (default: the cluster's default class).")),
+                ("auto_delete_pvcs", bool("Delete the etcd volumes when the control plane is deleted.")),
+            ],
+            vec![],
+        )))],
+    )
+}
+
+fn persistence_block() -> Block {
+    block(
+        "Storage of the control plane's own data directory.",
+        vec![
+            (
+                "type",
+                string("`emptyDir` (default), `hostPath` or `pvc`.").required(),
+            ),
+            (
+                "size",
+                string("Volume size, required with `pvc` (e.g. `10Gi`)."),
+            ),
+            ("storage_class", string("Storage class for `pvc`.")),
+            ("host_path", string("Host directory for `hostPath`.")),
+            (
+                "auto_delete_pvcs",
+                bool("Delete the volumes when the control plane is deleted."),
+            ),
+        ],
+        vec![],
+    )
+}
