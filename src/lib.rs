@@ -4,6 +4,7 @@
 //! The binary (`src/main.rs`) only serves [`provider::K0stackProvider`]; everything lives
 //! here so tests can reach it.
 
+pub mod cloudinit;
 pub mod data_sources;
 pub mod docs;
 pub mod framework;
