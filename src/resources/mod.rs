@@ -3,6 +3,7 @@
 //! list them.
 
 pub mod hosted_control_plane;
+pub mod worker_pool;
 
 use std::collections::HashMap;
 

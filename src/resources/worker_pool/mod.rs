@@ -1,0 +1,3 @@
+//! `k0stack_worker_pool`: N OpenStack servers that join a hosted control plane.
+
+pub mod rollout;
