@@ -12,6 +12,14 @@ pub struct Clients {
     pub terraform_version: String,
     pub kube: Option<KubeClient>,
     pub openstack: Option<OpenStackConfig>,
+    /// What is discovered once per provider process and shared by every resource.
+    pub discovered: Discovered,
+}
+
+/// Facts about the management cluster looked up once (not per resource, not per plan).
+#[derive(Default)]
+pub struct Discovered {
+    pub k0smotron_api: tokio::sync::OnceCell<crate::resources::hosted_control_plane::object::Api>,
 }
 
 /// The management cluster client and where its settings came from.
@@ -21,6 +29,20 @@ pub struct KubeClient {
     pub source: KubeSource,
     /// The API server URL (for messages).
     pub server: String,
+}
+
+impl KubeClient {
+    /// How ids name this management cluster: the kubeconfig context, or the server URL
+    /// (in-cluster, or a kubeconfig without contexts).
+    pub fn cluster_key(&self) -> String {
+        match &self.source {
+            KubeSource::Kubeconfig { kubeconfig, context, .. } => context
+                .clone()
+                .or_else(|| kubeconfig.current_context.clone())
+                .unwrap_or_else(|| self.server.trim_end_matches('/').to_string()),
+            KubeSource::InCluster => "in-cluster".to_string(),
+        }
+    }
 }
 
 /// A resource needs a connection the provider block does not configure.

@@ -139,6 +139,7 @@ impl Provider for K0stackProvider {
             terraform_version,
             kube: kube_client,
             openstack,
+            discovered: Default::default(),
         });
         Some(())
     }

@@ -3,6 +3,7 @@
 //! list them.
 
 pub mod hosted_control_plane;
+pub mod kube_io;
 pub mod worker_pool;
 
 use std::collections::HashMap;
@@ -12,6 +13,13 @@ use tf_provider::DynamicResource;
 use crate::provider::ProviderHandle;
 
 /// All resources of the provider, by type name without the `k0stack_` prefix.
-pub fn all(_handle: &ProviderHandle) -> HashMap<String, Box<dyn DynamicResource>> {
-    HashMap::new()
+pub fn all(handle: &ProviderHandle) -> HashMap<String, Box<dyn DynamicResource>> {
+    let mut m: HashMap<String, Box<dyn DynamicResource>> = HashMap::new();
+    m.insert(
+        "hosted_control_plane".into(),
+        Box::new(hosted_control_plane::resource::HostedControlPlane::new(
+            handle.clone(),
+        )),
+    );
+    m
 }

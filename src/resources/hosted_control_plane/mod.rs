@@ -2,6 +2,8 @@
 
 pub mod model;
 pub mod object;
+pub mod outputs;
 pub mod plan;
+pub mod resource;
 pub mod schema;
 pub mod validate;

@@ -1,0 +1,33 @@
+# A highly available hosted control plane: 3 replicas on etcd, exposed by a LoadBalancer.
+resource "k0stack_hosted_control_plane" "prod" {
+  name                  = "prod"
+  management_cluster_id = "management/kmc-system" # k0stack_management_cluster.this.id
+  k0s_version           = "v1.32.6+k0s.0"
+  replicas              = 3
+
+  service {
+    type = "LoadBalancer"
+  }
+
+  storage {
+    type = "etcd"
+    etcd {
+      size          = "2Gi"
+      storage_class = "csi-cinder-sc-delete"
+    }
+  }
+
+  k0s_config = jsonencode({
+    spec = { network = { provider = "calico" } }
+  })
+
+  cert_sans = ["prod-api.example.com"]
+
+  timeouts {
+    create = "15m"
+  }
+}
+
+output "prod_endpoint" {
+  value = k0stack_hosted_control_plane.prod.endpoint
+}

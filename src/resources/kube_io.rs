@@ -1,0 +1,252 @@
+//! The management-cluster operations the resources need, on kube-rs with dynamic objects:
+//! server-side apply (field manager `k0stack`), get-or-none, delete, Secret data, and
+//! k0smotron API version detection. Errors name the object and carry the API's message.
+//!
+//! Why server-side apply rather than create/replace with resourceVersion: the k0smotron
+//! controller writes into the same object (`spec.externalAddress`, status); with SSA each
+//! writer owns its fields, so our updates never clobber the controller's and never fail
+//! on a stale resourceVersion, and fields we stop setting are removed.
+
+use std::collections::BTreeMap;
+
+use kube::api::{Api as KubeApi, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::Value;
+
+use super::hosted_control_plane::object::Api;
+
+pub const FIELD_MANAGER: &str = "k0stack";
+
+/// A failed call, naming the object.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("{verb} {kind} {namespace}/{name}: {message}")]
+    Object {
+        verb: &'static str,
+        kind: String,
+        namespace: String,
+        name: String,
+        message: String,
+        /// HTTP status when the API answered (404, 409, 422...), None for connection errors.
+        code: Option<u16>,
+    },
+    #[error("k0smotron is not installed in the management cluster: the API group k0smotron.io is not served ({0}). Install k0smotron (e.g. kubectl apply --server-side -f https://docs.k0smotron.io/stable/install.yaml) or set k0smotron_manifest on k0stack_management_cluster.")]
+    NoK0smotron(String),
+    #[error("management cluster API: {0}")]
+    Api(String),
+}
+
+fn message(e: &kube::Error) -> (String, Option<u16>) {
+    match e {
+        kube::Error::Api(status) => (
+            format!("{} ({})", status.message, status.reason),
+            Some(status.code),
+        ),
+        other => (other.to_string(), None),
+    }
+}
+
+/// The ApiResource for a group/version/kind with its plural.
+pub fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+pub fn cluster_resource(api: Api) -> ApiResource {
+    resource("k0smotron.io", api.as_str(), "Cluster", "clusters")
+}
+
+pub fn secret_resource() -> ApiResource {
+    resource("", "v1", "Secret", "secrets")
+}
+
+pub fn configmap_resource() -> ApiResource {
+    resource("", "v1", "ConfigMap", "configmaps")
+}
+
+pub fn namespace_resource() -> ApiResource {
+    resource("", "v1", "Namespace", "namespaces")
+}
+
+fn api_for(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+) -> KubeApi<DynamicObject> {
+    match namespace {
+        Some(ns) => KubeApi::namespaced_with(client.clone(), ns, ar),
+        None => KubeApi::all_with(client.clone(), ar),
+    }
+}
+
+fn err(
+    verb: &'static str,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+    e: kube::Error,
+) -> KubeError {
+    let (message, code) = message(&e);
+    KubeError::Object {
+        verb,
+        kind: ar.kind.clone(),
+        namespace: namespace.unwrap_or("").to_string(),
+        name: name.to_string(),
+        message,
+        code,
+    }
+}
+
+/// Which k0smotron API to use: v1beta2 when served, else v1beta1.
+pub async fn k0smotron_api(client: &kube::Client) -> Result<Api, KubeError> {
+    let groups = client
+        .list_api_groups()
+        .await
+        .map_err(|e| KubeError::Api(message(&e).0))?;
+    let group = groups
+        .groups
+        .iter()
+        .find(|g| g.name == "k0smotron.io")
+        .ok_or_else(|| KubeError::NoK0smotron("GET /apis".into()))?;
+    let served: Vec<&str> = group.versions.iter().map(|v| v.version.as_str()).collect();
+    if served.contains(&"v1beta2") {
+        Ok(Api::V1beta2)
+    } else if served.contains(&"v1beta1") {
+        Ok(Api::V1beta1)
+    } else {
+        Err(KubeError::NoK0smotron(format!(
+            "served versions: {}",
+            served.join(", ")
+        )))
+    }
+}
+
+/// Server-side apply of `obj` (which carries apiVersion, kind, metadata.name/namespace).
+pub async fn apply(
+    client: &kube::Client,
+    ar: &ApiResource,
+    obj: &Value,
+) -> Result<Value, KubeError> {
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ns = obj["metadata"]["namespace"].as_str().map(String::from);
+    let api = api_for(client, ar, ns.as_deref());
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let out = api
+        .patch(&name, &pp, &Patch::Apply(obj))
+        .await
+        .map_err(|e| err("apply", ar, ns.as_deref(), &name, e))?;
+    Ok(serde_json::to_value(out).expect("objects serialize"))
+}
+
+/// Create only (for objects that must never be overwritten).
+pub async fn create(
+    client: &kube::Client,
+    ar: &ApiResource,
+    obj: &Value,
+) -> Result<Value, KubeError> {
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ns = obj["metadata"]["namespace"].as_str().map(String::from);
+    let api = api_for(client, ar, ns.as_deref());
+    let dobj: DynamicObject =
+        serde_json::from_value(obj.clone()).map_err(|e| KubeError::Api(e.to_string()))?;
+    let out = api
+        .create(&PostParams::default(), &dobj)
+        .await
+        .map_err(|e| err("create", ar, ns.as_deref(), &name, e))?;
+    Ok(serde_json::to_value(out).expect("objects serialize"))
+}
+
+/// The object, or `None` when it does not exist.
+pub async fn get(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Option<Value>, KubeError> {
+    let api = api_for(client, ar, namespace);
+    let out = api
+        .get_opt(name)
+        .await
+        .map_err(|e| err("get", ar, namespace, name, e))?;
+    Ok(out.map(|o| serde_json::to_value(o).expect("objects serialize")))
+}
+
+/// Objects of a kind in a namespace (all namespaces with `None`).
+pub async fn list(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+) -> Result<Vec<Value>, KubeError> {
+    let api = api_for(client, ar, namespace);
+    let out = api
+        .list(&Default::default())
+        .await
+        .map_err(|e| err("list", ar, namespace, "*", e))?;
+    Ok(out
+        .items
+        .into_iter()
+        .map(|o| serde_json::to_value(o).expect("objects serialize"))
+        .collect())
+}
+
+/// Deletes; `false` when it was already gone.
+pub async fn delete(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<bool, KubeError> {
+    let api = api_for(client, ar, namespace);
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(err("delete", ar, namespace, name, e)),
+    }
+}
+
+/// A Secret's decoded data, or `None` when it does not exist.
+pub async fn secret_data(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>, KubeError> {
+    use base64::Engine;
+    let Some(obj) = get(client, &secret_resource(), Some(namespace), name).await? else {
+        return Ok(None);
+    };
+    let mut out = BTreeMap::new();
+    if let Some(data) = obj["data"].as_object() {
+        for (k, v) in data {
+            if let Some(b64) = v.as_str() {
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
+                    out.insert(k.clone(), bytes);
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Creates the namespace when it is missing (never modifies an existing one).
+pub async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<bool, KubeError> {
+    let ar = namespace_resource();
+    if get(client, &ar, None, name).await?.is_some() {
+        return Ok(false);
+    }
+    let obj = serde_json::json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": { "name": name, "labels": { "app.kubernetes.io/managed-by": "k0stack" } }
+    });
+    match create(client, &ar, &obj).await {
+        Ok(_) => Ok(true),
+        Err(KubeError::Object {
+            code: Some(409), ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
