@@ -250,3 +250,81 @@ pub async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<bool,
         Err(e) => Err(e),
     }
 }
+
+/// The ApiResource and scope of any object's apiVersion/kind, from discovery.
+pub async fn resource_of(
+    client: &kube::Client,
+    obj: &Value,
+) -> Result<(ApiResource, bool), KubeError> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| {
+            KubeError::Api(format!(
+                "{kind} ({api_version}) is not served by the management cluster: {}",
+                message(&e).0
+            ))
+        })?;
+    Ok((ar, caps.scope == kube::discovery::Scope::Namespaced))
+}
+
+/// Server-side apply of an arbitrary object (kind resolved by discovery).
+pub async fn apply_any(client: &kube::Client, obj: &Value) -> Result<Value, KubeError> {
+    let (ar, namespaced) = resource_of(client, obj).await?;
+    let mut obj = obj.clone();
+    if namespaced && obj["metadata"]["namespace"].is_null() {
+        obj["metadata"]["namespace"] = Value::String("default".into());
+    }
+    apply(client, &ar, &obj).await
+}
+
+/// Deletes an arbitrary object; `false` when already gone (or its kind is no longer served).
+pub async fn delete_any(client: &kube::Client, obj: &Value) -> Result<bool, KubeError> {
+    let Ok((ar, namespaced)) = resource_of(client, obj).await else {
+        return Ok(false);
+    };
+    let ns = if namespaced {
+        Some(obj["metadata"]["namespace"].as_str().unwrap_or("default"))
+    } else {
+        None
+    };
+    delete(
+        client,
+        &ar,
+        ns,
+        obj["metadata"]["name"].as_str().unwrap_or_default(),
+    )
+    .await
+}
+
+/// Whether a CRD reports `Established=True`.
+pub fn crd_established(crd: &Value) -> bool {
+    crd["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Established" && c["status"] == "True")
+    })
+}
+
+/// Whether a Deployment reports `Available=True` for its current generation.
+pub fn deployment_available(d: &Value) -> bool {
+    let generation = d["metadata"]["generation"].as_i64().unwrap_or(0);
+    let observed = d["status"]["observedGeneration"].as_i64().unwrap_or(0);
+    observed >= generation
+        && d["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Available" && c["status"] == "True")
+        })
+}
+
+/// The API server's version and the number of nodes (computed attributes).
+pub async fn cluster_facts(client: &kube::Client) -> Result<(String, i64), KubeError> {
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(|e| KubeError::Api(message(&e).0))?;
+    let nodes = list(client, &resource("", "v1", "Node", "nodes"), None).await?;
+    Ok((version.git_version, nodes.len() as i64))
+}

@@ -4,6 +4,7 @@
 
 pub mod hosted_control_plane;
 pub mod kube_io;
+pub mod management_cluster;
 pub mod worker_pool;
 
 use std::collections::HashMap;
@@ -15,6 +16,12 @@ use crate::provider::ProviderHandle;
 /// All resources of the provider, by type name without the `k0stack_` prefix.
 pub fn all(handle: &ProviderHandle) -> HashMap<String, Box<dyn DynamicResource>> {
     let mut m: HashMap<String, Box<dyn DynamicResource>> = HashMap::new();
+    m.insert(
+        "management_cluster".into(),
+        Box::new(management_cluster::resource::ManagementCluster::new(
+            handle.clone(),
+        )),
+    );
     m.insert(
         "hosted_control_plane".into(),
         Box::new(hosted_control_plane::resource::HostedControlPlane::new(

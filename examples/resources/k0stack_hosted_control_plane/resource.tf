@@ -1,7 +1,9 @@
+resource "k0stack_management_cluster" "this" {}
+
 # A highly available hosted control plane: 3 replicas on etcd, exposed by a LoadBalancer.
 resource "k0stack_hosted_control_plane" "prod" {
   name                  = "prod"
-  management_cluster_id = "management/kmc-system" # k0stack_management_cluster.this.id
+  management_cluster_id = k0stack_management_cluster.this.id
   k0s_version           = "v1.32.6+k0s.0"
   replicas              = 3
 

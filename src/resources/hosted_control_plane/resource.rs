@@ -282,7 +282,9 @@ impl HostedControlPlane {
                 );
                 async move {
                     match kube_io::get(&kube, &ar, Some(&ns), &name).await? {
-                        None => Ok::<_, KubeError>(Check::Pending("the Cluster disappeared".into())),
+                        None => {
+                            Ok::<_, KubeError>(Check::Pending("the Cluster disappeared".into()))
+                        }
                         Some(obj) => {
                             let (ready, summary) = ready_for_generation(&obj, api);
                             Ok(if ready {
