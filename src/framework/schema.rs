@@ -47,6 +47,12 @@ pub fn string_map(description: &str) -> AttrBuilder {
 /// Builder returned by [`attr`]; attributes are optional unless told otherwise.
 pub struct AttrBuilder(Attribute);
 
+impl From<Attribute> for AttrBuilder {
+    fn from(a: Attribute) -> Self {
+        Self(a)
+    }
+}
+
 impl AttrBuilder {
     pub fn required(mut self) -> Self {
         self.0.constraint = AttributeConstraint::Required;

@@ -1,4 +1,7 @@
 //! `k0stack_worker_pool`: N OpenStack servers that join a hosted control plane.
 
+pub mod model;
 pub mod rollout;
+pub mod schema;
 pub mod template;
+pub mod validate;

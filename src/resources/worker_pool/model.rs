@@ -1,0 +1,140 @@
+//! State of `k0stack_worker_pool` and the validated [`PoolSpec`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueString};
+
+use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
+
+pub type Str = ValueString<'static>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub id: Str,
+    pub name: Str,
+    pub hosted_control_plane_id: Str,
+    pub size: ValueNumber,
+    pub flavor: Str,
+    pub image: Str,
+    pub networks: ValueList<Str>,
+    pub security_groups: ValueList<Str>,
+    pub key_pair: Str,
+    pub availability_zones: ValueList<Str>,
+    pub server_group_policy: Str,
+    #[serde(with = "value::serde_as_vec")]
+    pub boot_volume: Value<BootVolumeBlock>,
+    pub metadata: ValueMap<'static, Str>,
+    pub labels: ValueMap<'static, Str>,
+    pub taints: ValueList<Str>,
+    pub k0s_version: Str,
+    pub k0s_download_url: Str,
+    pub kubelet_extra_args: Str,
+    pub extra_user_data: Str,
+    #[serde(with = "value::serde_as_vec")]
+    pub rolling_update: Value<RollingUpdateBlock>,
+    #[serde(with = "value::serde_as_vec")]
+    pub drain: Value<DrainBlock>,
+    pub wait_for_nodes: ValueBool,
+    pub max_parallel: ValueNumber,
+    #[serde(with = "value::serde_as_vec")]
+    pub timeouts: Value<TimeoutsBlock>,
+    // Computed.
+    pub uid: Str,
+    pub members: ValueList<Value<Member>>,
+    pub ready_count: ValueNumber,
+    pub server_group_id: Str,
+    pub template_hash: Str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BootVolumeBlock {
+    pub size: ValueNumber,
+    #[serde(rename = "type")]
+    pub kind: Str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RollingUpdateBlock {
+    pub max_surge: ValueNumber,
+    pub max_unavailable: ValueNumber,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DrainBlock {
+    pub enabled: ValueBool,
+    pub timeout: Str,
+    pub ignore_pdb_after: Str,
+}
+
+/// One server of the pool, as recorded in state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Member {
+    pub id: Str,
+    pub name: Str,
+    pub ip: Str,
+    pub status: Str,
+    pub node_name: Str,
+    pub ready: ValueBool,
+    pub template_hash: Str,
+    pub zone: Str,
+}
+
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts::uniform(Duration::from_secs(30 * 60));
+pub const DEFAULT_MAX_PARALLEL: u32 = 20;
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+pub const SERVER_GROUP_POLICIES: &[&str] = &["anti-affinity", "soft-anti-affinity", "none"];
+
+/// The validated configuration (names not yet resolved against OpenStack).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolSpec {
+    pub name: String,
+    pub hcp_namespace: String,
+    pub hcp_name: String,
+    pub size: u32,
+    pub flavor: String,
+    pub image: String,
+    pub networks: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub key_pair: Option<String>,
+    pub availability_zones: Vec<String>,
+    pub server_group_policy: Option<String>,
+    pub boot_volume: Option<(u32, Option<String>)>,
+    pub metadata: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<String>,
+    /// `None`: the control plane's version.
+    pub k0s_version: Option<String>,
+    pub k0s_download_url: Option<String>,
+    pub kubelet_extra_args: Option<String>,
+    pub extra_user_data: Option<String>,
+    pub max_surge: u32,
+    pub max_unavailable: u32,
+    pub drain_enabled: bool,
+    pub drain_timeout: Duration,
+    pub ignore_pdb_after: Option<Duration>,
+    pub wait_for_nodes: bool,
+    pub max_parallel: u32,
+    pub timeouts: Timeouts,
+}
+
+pub fn known(v: &Str) -> Option<String> {
+    v.as_ref_option().map(|s| s.to_string())
+}
+
+pub fn known_list(v: &ValueList<Str>) -> Vec<String> {
+    v.as_ref_option()
+        .map(|l| l.iter().filter_map(known).collect())
+        .unwrap_or_default()
+}
+
+pub fn known_map(v: &ValueMap<'static, Str>) -> BTreeMap<String, String> {
+    v.as_ref_option()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| known(v).map(|v| (k.to_string(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}

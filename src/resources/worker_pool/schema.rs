@@ -1,0 +1,106 @@
+//! Schema of `k0stack_worker_pool`.
+
+use std::collections::HashMap;
+
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description, Schema};
+
+use crate::framework::schema::{
+    block, bool, number, optional_block, string, string_list, string_map,
+};
+use crate::framework::timeouts;
+
+use super::model::DEFAULT_TIMEOUTS;
+
+fn member_type() -> AttributeType {
+    let fields = [
+        "id",
+        "name",
+        "ip",
+        "status",
+        "node_name",
+        "template_hash",
+        "zone",
+    ];
+    let mut obj: HashMap<String, AttributeType> = fields
+        .iter()
+        .map(|f| (f.to_string(), AttributeType::String))
+        .collect();
+    obj.insert("ready".into(), AttributeType::Bool);
+    AttributeType::List(Box::new(AttributeType::Object(obj)))
+}
+
+pub fn schema() -> Schema {
+    let members = Attribute {
+        attr_type: member_type(),
+        description: Description::markdown(
+            "The pool's servers: `id`, `name`, `ip` (first network), `status` (Nova), `node_name`, `ready` (node Ready), \
+             `template_hash` (the template it was built from), `zone`.",
+        ),
+        constraint: AttributeConstraint::Computed,
+        sensitive: false,
+        deprecated: false,
+    };
+    Schema {
+        version: 1,
+        block: block(
+            "N OpenStack servers that install k0s and join a hosted control plane, managed as one resource. \
+             Servers are tagged `k0stack`, `k0stack-pool=<uid>`, `k0stack-cluster=<hosted control plane uid>` \
+             and named `<name>-<random>`. Changing `size` scales (draining nodes before deleting servers); \
+             changing the member template (flavor, image, boot volume, networks, security groups, k0s version, \
+             labels, taints, user data) replaces members in rolling batches; servers deleted or broken out of \
+             band show in the plan and are repaired by apply; servers left by an interrupted apply are adopted.",
+            vec![
+                ("id", string("`<hosted control plane namespace>/<hosted control plane name>/<pool name>`.").computed()),
+                ("name", string("Pool name, prefix of its server names (at most 40 characters). Changing it replaces the pool.").required()),
+                ("hosted_control_plane_id", string("`id` of the `k0stack_hosted_control_plane` the servers join. Changing it replaces the pool.").required()),
+                ("size", number("Number of servers (0 or more).").required()),
+                ("flavor", string("Nova flavor name or id.").required()),
+                ("image", string("Glance image name or id (exactly one image must match a name).").required()),
+                ("networks", string_list("Neutron networks (name or id); the first gives the node IP.").required()),
+                ("security_groups", string_list("Security groups (name or id).")),
+                ("key_pair", string("Nova key pair for SSH access.")),
+                ("availability_zones", string_list("Availability zones to spread servers over, round-robin.")),
+                ("server_group_policy", string("`anti-affinity`, `soft-anti-affinity` or `none` (default). The pool creates and owns the server group.")),
+                ("metadata", string_map("Extra Nova metadata on every server (updated in place).")),
+                ("labels", string_map("Kubernetes labels of the nodes (given at registration; changing them replaces members).")),
+                ("taints", string_list("Node taints, `key=value:Effect` or `key:Effect`.")),
+                ("k0s_version", string("k0s version of the workers; default: the control plane's. Newer than the control plane is refused.").optional_computed()),
+                ("k0s_download_url", string("URL of the k0s binary (air-gapped mirror); default: get.k0s.sh for `k0s_version`.")),
+                ("kubelet_extra_args", string("Extra kubelet arguments, as one string.")),
+                ("extra_user_data", string("Extra `#cloud-config` merged into the servers' user data.")),
+                ("wait_for_nodes", bool("Wait until every member's node is Ready (default `true`).").optional_computed()),
+                ("max_parallel", number("Servers created or deleted concurrently (default 20).").optional_computed()),
+                ("uid", string("Pool identity used in server tags.").computed()),
+                ("members", members.into()),
+                ("ready_count", number("Members whose node is Ready.").computed()),
+                ("server_group_id", string("Nova server group owned by the pool (when `server_group_policy` is set).").computed()),
+                ("template_hash", string("Hash of the member template; members built from another hash are replaced.").computed()),
+            ],
+            vec![
+                ("boot_volume", optional_block(block(
+                    "Boot from a Cinder volume created from `image`.",
+                    vec![("size", number("Volume size in GiB.").required()), ("type", string("Volume type."))],
+                    vec![],
+                ))),
+                ("rolling_update", optional_block(block(
+                    "How template changes roll.",
+                    vec![
+                        ("max_surge", number("Members created above `size` during a roll (default 1).").optional_computed()),
+                        ("max_unavailable", number("Ready members that may be missing during a roll (default 0).").optional_computed()),
+                    ],
+                    vec![],
+                ))),
+                ("drain", optional_block(block(
+                    "Draining nodes before their servers are deleted.",
+                    vec![
+                        ("enabled", bool("Cordon and evict pods first (default `true`).").optional_computed()),
+                        ("timeout", string("How long to wait for evictions (default `5m`).").optional_computed()),
+                        ("ignore_pdb_after", string("After this long, delete pods despite PodDisruptionBudgets (default: never).")),
+                    ],
+                    vec![],
+                ))),
+                ("timeouts", timeouts::schema(DEFAULT_TIMEOUTS)),
+            ],
+        ),
+    }
+}

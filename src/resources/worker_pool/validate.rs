@@ -1,0 +1,410 @@
+//! From what Terraform sent to a validated [`PoolSpec`], every problem at its attribute.
+//! Unknown values are skipped (the spec is then `None`), so `validate` and plan share it.
+
+use tf_provider::value::Value;
+
+use crate::cloudinit;
+use crate::framework::validators::{dns_label, one_of};
+use crate::framework::version::{invalid_message, K0sVersion};
+use crate::framework::{duration, timeouts, Problems, Secret};
+
+use super::model::*;
+use super::template::{check_taint, label_key_ok, label_value_ok};
+
+/// `(namespace, name)` of a hosted control plane id `<namespace>/<name>`.
+pub fn parse_hcp_id(id: &str) -> Option<(&str, &str)> {
+    id.split_once('/')
+        .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
+}
+
+fn number(v: &tf_provider::value::ValueNumber, complete: &mut bool) -> Option<i64> {
+    match v {
+        Value::Value(n) => Some(*n),
+        Value::Null => None,
+        Value::Unknown => {
+            *complete = false;
+            None
+        }
+    }
+}
+
+pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
+    let mut p = Problems::default();
+    let mut complete = true;
+    for v in [&s.name, &s.hosted_control_plane_id, &s.flavor, &s.image] {
+        complete &= !v.is_unknown() && !v.is_null();
+    }
+    complete &= !s.networks.is_unknown();
+
+    let name = known(&s.name).unwrap_or_default();
+    if s.name.is_value() {
+        if let Err(e) = dns_label(&name, 40) {
+            p.push(
+                &["name"],
+                "Invalid pool name",
+                format!("{e} (servers are named <name>-xxxxx and become node names)."),
+            );
+        }
+    }
+    let hcp = known(&s.hosted_control_plane_id).unwrap_or_default();
+    let (hcp_ns, hcp_name) = match parse_hcp_id(&hcp) {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => {
+            if s.hosted_control_plane_id.is_value() {
+                p.push(&["hosted_control_plane_id"], "Invalid hosted control plane id", format!("{hcp:?} is not the id of a k0stack_hosted_control_plane (<namespace>/<name>)."));
+            }
+            (String::new(), String::new())
+        }
+    };
+    let size = number(&s.size, &mut complete).unwrap_or(0);
+    if !(0..=1000).contains(&size) {
+        p.push(
+            &["size"],
+            "Invalid size",
+            format!("size must be between 0 and 1000, got {size}."),
+        );
+    }
+    for (attr, v) in [("flavor", &s.flavor), ("image", &s.image)] {
+        if known(v).is_some_and(|x| x.trim().is_empty()) {
+            p.push(
+                &[attr],
+                &format!("Empty {attr}"),
+                format!("{attr} must name a {attr} (name or id)."),
+            );
+        }
+    }
+    let networks = known_list(&s.networks);
+    if s.networks.is_value() && networks.is_empty() {
+        p.push(
+            &["networks"],
+            "No network",
+            "networks needs at least one network; the first gives the node IP.",
+        );
+    }
+    let server_group_policy = match known(&s.server_group_policy) {
+        Some(pol) => match one_of(&pol, SERVER_GROUP_POLICIES) {
+            Ok(()) if pol == "none" => None,
+            Ok(()) => Some(pol),
+            Err(e) => {
+                p.push(&["server_group_policy"], "Unknown server group policy", e);
+                None
+            }
+        },
+        None => None,
+    };
+    let boot_volume =
+        s.boot_volume
+            .as_ref_option()
+            .and_then(|b| match number(&b.size, &mut complete) {
+                Some(n) if (1..=16384).contains(&n) => Some((n as u32, known(&b.kind))),
+                Some(n) => {
+                    p.push(
+                        &["boot_volume", "size"],
+                        "Invalid boot volume size",
+                        format!("size is in GiB, 1 to 16384; got {n}."),
+                    );
+                    None
+                }
+                None => None,
+            });
+    let labels = known_map(&s.labels);
+    for (k, v) in &labels {
+        if !label_key_ok(k) || !label_value_ok(v) {
+            p.push(&["labels"], "Invalid label", format!("{k}={v} is not a valid Kubernetes label (keys like node.example.com/pool, values of at most 63 letters, digits, '-', '_', '.')."));
+        }
+    }
+    let taints = known_list(&s.taints);
+    for t in &taints {
+        if let Err(e) = check_taint(t) {
+            p.push(&["taints"], "Invalid taint", e);
+        }
+    }
+    let k0s_version = known(&s.k0s_version);
+    if let Some(v) = &k0s_version {
+        if K0sVersion::parse(v).is_none() {
+            p.push(&["k0s_version"], "Invalid k0s version", invalid_message(v));
+        }
+    }
+    let k0s_download_url = known(&s.k0s_download_url);
+    if let Some(u) = &k0s_download_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            p.push(
+                &["k0s_download_url"],
+                "Invalid download URL",
+                format!("{u:?} must be an http(s) URL of a k0s binary."),
+            );
+        }
+    }
+    let extra_user_data = known(&s.extra_user_data);
+    if let Some(extra) = &extra_user_data {
+        let probe = cloudinit::WorkerTemplate {
+            k0s_version: "v0.0.0+k0s.0".into(),
+            extra_user_data: Some(extra.clone()),
+            ..Default::default()
+        };
+        if let Err(e) = cloudinit::render(&probe, &Secret::new("probe")) {
+            p.push(
+                &["extra_user_data"],
+                "Invalid extra_user_data",
+                e.to_string(),
+            );
+        }
+    }
+    let (mut max_surge, mut max_unavailable) = (1i64, 0i64);
+    if let Some(r) = s.rolling_update.as_ref_option() {
+        max_surge = number(&r.max_surge, &mut complete).unwrap_or(1);
+        max_unavailable = number(&r.max_unavailable, &mut complete).unwrap_or(0);
+        for (attr, n) in [
+            ("max_surge", max_surge),
+            ("max_unavailable", max_unavailable),
+        ] {
+            if !(0..=1000).contains(&n) {
+                p.push(
+                    &["rolling_update", attr],
+                    "Invalid rolling update bound",
+                    format!("{attr} must be between 0 and 1000, got {n}."),
+                );
+            }
+        }
+        if max_surge == 0 && max_unavailable == 0 {
+            p.push(
+                &["rolling_update", "max_unavailable"],
+                "Rolling update cannot progress",
+                "max_surge and max_unavailable are both 0: no member could ever be replaced. Allow a surge (max_surge = 1) or some unavailability.",
+            );
+        }
+    }
+    let (mut drain_enabled, mut drain_timeout, mut ignore_pdb_after) =
+        (true, DEFAULT_DRAIN_TIMEOUT, None);
+    if let Some(d) = s.drain.as_ref_option() {
+        drain_enabled = d.enabled.as_ref_option().copied().unwrap_or(true);
+        let mut parse = |attr: &str, v: &Str| -> Option<std::time::Duration> {
+            let text = known(v)?;
+            let parsed = duration::parse(&text);
+            if parsed.is_none() {
+                p.push(
+                    &["drain", attr],
+                    "Invalid duration",
+                    format!("{text:?} is not a duration such as \"5m\" or \"90s\"."),
+                );
+            }
+            parsed
+        };
+        drain_timeout = parse("timeout", &d.timeout).unwrap_or(DEFAULT_DRAIN_TIMEOUT);
+        ignore_pdb_after = parse("ignore_pdb_after", &d.ignore_pdb_after);
+    }
+    let max_parallel =
+        number(&s.max_parallel, &mut complete).unwrap_or(DEFAULT_MAX_PARALLEL as i64);
+    if !(1..=200).contains(&max_parallel) {
+        p.push(
+            &["max_parallel"],
+            "Invalid max_parallel",
+            format!("max_parallel must be between 1 and 200, got {max_parallel}."),
+        );
+    }
+    let timeouts = match timeouts::resolve(s.timeouts.as_ref_option(), DEFAULT_TIMEOUTS) {
+        Ok(t) => t,
+        Err(e) => {
+            p.extend(e.0);
+            DEFAULT_TIMEOUTS
+        }
+    };
+    let spec = (complete && p.is_empty()).then(|| PoolSpec {
+        name,
+        hcp_namespace: hcp_ns,
+        hcp_name,
+        size: size as u32,
+        flavor: known(&s.flavor).unwrap_or_default(),
+        image: known(&s.image).unwrap_or_default(),
+        networks,
+        security_groups: known_list(&s.security_groups),
+        key_pair: known(&s.key_pair),
+        availability_zones: known_list(&s.availability_zones),
+        server_group_policy,
+        boot_volume,
+        metadata: known_map(&s.metadata),
+        labels,
+        taints,
+        k0s_version,
+        k0s_download_url,
+        kubelet_extra_args: known(&s.kubelet_extra_args),
+        extra_user_data,
+        max_surge: max_surge as u32,
+        max_unavailable: max_unavailable as u32,
+        drain_enabled,
+        drain_timeout,
+        ignore_pdb_after,
+        wait_for_nodes: s.wait_for_nodes.as_ref_option().copied().unwrap_or(true),
+        max_parallel: max_parallel as u32,
+        timeouts,
+    });
+    (spec, p)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn minimal() -> State {
+        State {
+            name: Value::Value("general".into()),
+            hosted_control_plane_id: Value::Value("kmc-system/dev".into()),
+            size: Value::Value(3),
+            flavor: Value::Value("m1.medium".into()),
+            image: Value::Value("ubuntu-24.04".into()),
+            networks: Value::Value(vec![Value::Value("private".into())]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn minimal_config_has_defaults() {
+        let (spec, p) = spec_from_state(&minimal());
+        assert!(p.is_empty(), "{p:?}");
+        let s = spec.unwrap();
+        assert_eq!(
+            (s.hcp_namespace.as_str(), s.hcp_name.as_str(), s.size),
+            ("kmc-system", "dev", 3)
+        );
+        assert_eq!((s.max_surge, s.max_unavailable, s.max_parallel), (1, 0, 20));
+        assert!(s.drain_enabled && s.wait_for_nodes);
+        assert_eq!(s.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
+    }
+
+    #[test]
+    fn invalid_inputs_name_their_attribute() {
+        let v = |x: &str| Value::Value(x.to_string().into());
+        let cases: Vec<(State, &str, &str)> = vec![
+            (
+                State {
+                    size: Value::Value(-1),
+                    ..minimal()
+                },
+                "size",
+                "Invalid size",
+            ),
+            (
+                State {
+                    taints: Value::Value(vec![v("gpu=true")]),
+                    ..minimal()
+                },
+                "taints",
+                "Invalid taint",
+            ),
+            (
+                State {
+                    k0s_version: v("1.32"),
+                    ..minimal()
+                },
+                "k0s_version",
+                "Invalid k0s version",
+            ),
+            (
+                State {
+                    rolling_update: Value::Value(RollingUpdateBlock {
+                        max_surge: Value::Value(0),
+                        max_unavailable: Value::Value(0),
+                    }),
+                    ..minimal()
+                },
+                "rolling_update.max_unavailable",
+                "Rolling update cannot progress",
+            ),
+            (
+                State {
+                    server_group_policy: v("affinity"),
+                    ..minimal()
+                },
+                "server_group_policy",
+                "Unknown server group policy",
+            ),
+            (
+                State {
+                    name: v("General Pool"),
+                    ..minimal()
+                },
+                "name",
+                "Invalid pool name",
+            ),
+            (
+                State {
+                    hosted_control_plane_id: v("dev"),
+                    ..minimal()
+                },
+                "hosted_control_plane_id",
+                "Invalid hosted control plane id",
+            ),
+            (
+                State {
+                    networks: Value::Value(vec![]),
+                    ..minimal()
+                },
+                "networks",
+                "No network",
+            ),
+            (
+                State {
+                    labels: Value::Value([("bad key".into(), v("x"))].into()),
+                    ..minimal()
+                },
+                "labels",
+                "Invalid label",
+            ),
+            (
+                State {
+                    extra_user_data: v("#!/bin/sh\necho"),
+                    ..minimal()
+                },
+                "extra_user_data",
+                "Invalid extra_user_data",
+            ),
+            (
+                State {
+                    max_parallel: Value::Value(0),
+                    ..minimal()
+                },
+                "max_parallel",
+                "Invalid max_parallel",
+            ),
+            (
+                State {
+                    drain: Value::Value(DrainBlock {
+                        timeout: v("soon"),
+                        ..Default::default()
+                    }),
+                    ..minimal()
+                },
+                "drain.timeout",
+                "Invalid duration",
+            ),
+            (
+                State {
+                    boot_volume: Value::Value(BootVolumeBlock {
+                        size: Value::Value(0),
+                        kind: Value::Null,
+                    }),
+                    ..minimal()
+                },
+                "boot_volume.size",
+                "Invalid boot volume size",
+            ),
+            (
+                State {
+                    k0s_download_url: v("ftp://x"),
+                    ..minimal()
+                },
+                "k0s_download_url",
+                "Invalid download URL",
+            ),
+        ];
+        for (state, path, summary) in cases {
+            let got: Vec<(String, String)> = spec_from_state(&state)
+                .1
+                 .0
+                .into_iter()
+                .map(|e| (e.dotted_path(), e.summary))
+                .collect();
+            assert_eq!(got, vec![(path.to_string(), summary.to_string())], "{path}");
+        }
+    }
+}
