@@ -10,6 +10,7 @@ pub mod docs;
 pub mod framework;
 pub mod kube;
 pub mod logging;
+pub mod nodelay;
 pub mod openstack;
 pub mod provider;
 pub mod resources;

@@ -11,6 +11,7 @@ fn main() -> Result<()> {
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
     let _ = rustls::crypto::ring::default_provider().install_default();
     k0stack::logging::init();
+    k0stack::nodelay::install();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
