@@ -9,6 +9,7 @@ pub mod schema;
 pub mod secret;
 pub mod timeouts;
 pub mod validators;
+pub mod values;
 pub mod version;
 pub mod wait;
 

@@ -36,7 +36,11 @@ impl KubeClient {
     /// (in-cluster, or a kubeconfig without contexts).
     pub fn cluster_key(&self) -> String {
         match &self.source {
-            KubeSource::Kubeconfig { kubeconfig, context, .. } => context
+            KubeSource::Kubeconfig {
+                kubeconfig,
+                context,
+                ..
+            } => context
                 .clone()
                 .or_else(|| kubeconfig.current_context.clone())
                 .unwrap_or_else(|| self.server.trim_end_matches('/').to_string()),
@@ -82,5 +86,37 @@ impl ProviderHandle {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or(NotConfigured::Provider)
+    }
+
+    /// The clients and the management cluster client, or an error diagnostic saying
+    /// which connection is missing.
+    pub fn management(
+        &self,
+        diags: &mut tf_provider::Diagnostics,
+    ) -> Option<(Arc<Clients>, kube::Client)> {
+        let root = tf_provider::AttributePath::root;
+        let clients = match self.get() {
+            Ok(c) => c,
+            Err(e) => {
+                diags.add_error(crate::framework::diag::error(
+                    "Provider not configured",
+                    e.to_string(),
+                    root(),
+                ));
+                return None;
+            }
+        };
+        let kube = match clients.kube() {
+            Ok(k) => k.client.clone(),
+            Err(e) => {
+                diags.add_error(crate::framework::diag::error(
+                    "No management cluster",
+                    e.to_string(),
+                    root(),
+                ));
+                return None;
+            }
+        };
+        Some((clients, kube))
     }
 }

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueString};
+use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 use crate::framework::version::K0sVersion;
 use crate::framework::Secret;
 
-pub type Str = ValueString<'static>;
+pub use crate::framework::values::{known, known_list, known_map, Str};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -141,27 +141,6 @@ pub struct Persistence {
     pub storage_class: Option<String>,
     pub host_path: Option<String>,
     pub auto_delete_pvcs: bool,
-}
-
-/// Known string of a value (null and unknown are `None`).
-pub fn known(v: &Str) -> Option<String> {
-    v.as_ref_option().map(|s| s.to_string())
-}
-
-pub fn known_list(v: &ValueList<Str>) -> Vec<String> {
-    v.as_ref_option()
-        .map(|l| l.iter().filter_map(known).collect())
-        .unwrap_or_default()
-}
-
-pub fn known_map(v: &ValueMap<'static, Str>) -> BTreeMap<String, String> {
-    v.as_ref_option()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| known(v).map(|v| (k.to_string(), v)))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Secret names the resource creates beside the Cluster.

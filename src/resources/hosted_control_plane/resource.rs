@@ -1,7 +1,6 @@
 //! CRUD of `k0stack_hosted_control_plane`: plan through the pure functions of `plan` and
 //! `validate`, then talk to the management cluster through `kube_io`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -39,32 +38,6 @@ pub struct HostedControlPlane {
 impl HostedControlPlane {
     pub fn new(handle: ProviderHandle) -> Self {
         Self { handle }
-    }
-
-    fn clients(&self, diags: &mut Diagnostics) -> Option<(Arc<Clients>, kube::Client)> {
-        let clients = match self.handle.get() {
-            Ok(c) => c,
-            Err(e) => {
-                diags.add_error(diag::error(
-                    "Provider not configured",
-                    e.to_string(),
-                    AttributePath::root(),
-                ));
-                return None;
-            }
-        };
-        let kube = match clients.kube() {
-            Ok(k) => k.client.clone(),
-            Err(e) => {
-                diags.add_error(diag::error(
-                    "No management cluster",
-                    e.to_string(),
-                    AttributePath::root(),
-                ));
-                return None;
-            }
-        };
-        Some((clients, kube))
     }
 }
 
@@ -205,7 +178,7 @@ impl HostedControlPlane {
         planned: State,
         timeout: fn(&HcpSpec) -> Duration,
     ) -> Option<(State, ValueEmpty)> {
-        let (clients, kube) = self.clients(diags)?;
+        let (clients, kube) = self.handle.management(diags)?;
         let (spec, problems) = spec_from_state(&planned);
         let Some(spec) = spec else {
             problems.report(diags, BLOCKS);
@@ -345,7 +318,7 @@ impl Resource for HostedControlPlane {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let (clients, kube) = self.clients(diags)?;
+        let (clients, kube) = self.handle.management(diags)?;
         let api = match api_for(&clients, &kube, &state.k0smotron_api_version).await {
             Ok(a) => a,
             Err(e) => {
@@ -458,7 +431,7 @@ impl Resource for HostedControlPlane {
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<()> {
-        let (clients, kube) = self.clients(diags)?;
+        let (clients, kube) = self.handle.management(diags)?;
         let api = match api_for(&clients, &kube, &state.k0smotron_api_version).await {
             Ok(a) => a,
             Err(e) => {
@@ -535,7 +508,7 @@ impl Resource for HostedControlPlane {
             diags.add_error(diag::error("Invalid import id", format!("{id:?}: import a hosted control plane by <namespace>/<name>, e.g. kmc-system/dev."), AttributePath::root()));
             return None;
         };
-        let (clients, _) = self.clients(diags)?;
+        let (clients, _) = self.handle.management(diags)?;
         let key = clients.kube().map(|k| k.cluster_key()).unwrap_or_default();
         let state = State {
             id: Value::Value(id.clone().into()),

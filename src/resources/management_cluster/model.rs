@@ -1,11 +1,11 @@
 //! State of `k0stack_management_cluster`.
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueNumber, ValueString};
+use tf_provider::value::{self, Value, ValueBool, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
-pub type Str = ValueString<'static>;
+pub use crate::framework::values::{known, known_list, known_map, Str};
 
 pub const DEFAULT_NAMESPACE: &str = "kmc-system";
 pub const DEFAULT_SECRET_NAME: &str = "openstack-cloud-config";
@@ -34,8 +34,4 @@ pub struct CredentialsBlock {
     pub secret_name: Str,
     pub clouds_yaml: Str,
     pub sha256: Str,
-}
-
-pub fn known(v: &Str) -> Option<String> {
-    v.as_ref_option().map(|s| s.to_string())
 }

@@ -1,7 +1,5 @@
 //! CRUD of `k0stack_management_cluster`.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::json;
 use tf_provider::schema::Schema;
@@ -27,32 +25,6 @@ pub struct ManagementCluster {
 impl ManagementCluster {
     pub fn new(handle: ProviderHandle) -> Self {
         Self { handle }
-    }
-
-    fn clients(&self, diags: &mut Diagnostics) -> Option<(Arc<Clients>, kube::Client)> {
-        let clients = match self.handle.get() {
-            Ok(c) => c,
-            Err(e) => {
-                diags.add_error(diag::error(
-                    "Provider not configured",
-                    e.to_string(),
-                    AttributePath::root(),
-                ));
-                return None;
-            }
-        };
-        let kube = match clients.kube() {
-            Ok(k) => k.client.clone(),
-            Err(e) => {
-                diags.add_error(diag::error(
-                    "No management cluster",
-                    e.to_string(),
-                    AttributePath::root(),
-                ));
-                return None;
-            }
-        };
-        Some((clients, kube))
     }
 }
 
@@ -284,7 +256,7 @@ impl ManagementCluster {
         prior: Option<&State>,
         timeout: std::time::Duration,
     ) -> Option<(State, ValueEmpty)> {
-        let (clients, kube) = self.clients(diags)?;
+        let (clients, kube) = self.handle.management(diags)?;
         let mut s = planned;
         let ns = namespace(&s);
         let created = match kube_io::ensure_namespace(&kube, &ns).await {
@@ -428,7 +400,7 @@ impl Resource for ManagementCluster {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let (clients, kube) = self.clients(diags)?;
+        let (clients, kube) = self.handle.management(diags)?;
         let mut s = state;
         let ns = namespace(&s);
         match kube_io::get(&kube, &kube_io::namespace_resource(), None, &ns).await {
@@ -560,7 +532,7 @@ impl Resource for ManagementCluster {
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<()> {
-        let (clients, kube) = self.clients(diags)?;
+        let (clients, kube) = self.handle.management(diags)?;
         let ns = namespace(&state);
         let timeout = timeouts::resolve(state.timeouts.as_ref_option(), DEFAULT_TIMEOUTS)
             .map(|t| t.delete)
@@ -671,7 +643,7 @@ impl Resource for ManagementCluster {
         diags: &mut Diagnostics,
         id: String,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let (clients, _) = self.clients(diags)?;
+        let (clients, _) = self.handle.management(diags)?;
         let key = clients.kube().map(|k| k.cluster_key()).unwrap_or_default();
         let Some((who, ns)) = id
             .rsplit_once('/')

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueString};
+use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
-pub type Str = ValueString<'static>;
+pub use crate::framework::values::{known, known_list, known_map, Str};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -117,24 +117,4 @@ pub struct PoolSpec {
     pub wait_for_nodes: bool,
     pub max_parallel: u32,
     pub timeouts: Timeouts,
-}
-
-pub fn known(v: &Str) -> Option<String> {
-    v.as_ref_option().map(|s| s.to_string())
-}
-
-pub fn known_list(v: &ValueList<Str>) -> Vec<String> {
-    v.as_ref_option()
-        .map(|l| l.iter().filter_map(known).collect())
-        .unwrap_or_default()
-}
-
-pub fn known_map(v: &ValueMap<'static, Str>) -> BTreeMap<String, String> {
-    v.as_ref_option()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| known(v).map(|v| (k.to_string(), v)))
-                .collect()
-        })
-        .unwrap_or_default()
 }

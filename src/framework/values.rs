@@ -1,0 +1,31 @@
+//! Reading tf-provider values: known strings, lists and maps (null and unknown are absent).
+
+use std::collections::BTreeMap;
+
+use tf_provider::value::{ValueList, ValueMap, ValueString};
+
+/// A string attribute as Terraform sends it.
+pub type Str = ValueString<'static>;
+
+/// The string when known (null and unknown are `None`).
+pub fn known(v: &Str) -> Option<String> {
+    v.as_ref_option().map(|s| s.to_string())
+}
+
+/// The known elements of a list of strings.
+pub fn known_list(v: &ValueList<Str>) -> Vec<String> {
+    v.as_ref_option()
+        .map(|l| l.iter().filter_map(known).collect())
+        .unwrap_or_default()
+}
+
+/// The known entries of a map of strings.
+pub fn known_map(v: &ValueMap<'static, Str>) -> BTreeMap<String, String> {
+    v.as_ref_option()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| known(v).map(|v| (k.to_string(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
