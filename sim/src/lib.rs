@@ -11,6 +11,7 @@
 //! - hosted control plane APIs (one per k0smotron Cluster) listen on 127.20.0.0/16.
 
 pub mod events;
+pub mod k8s;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,449 @@
+//! The HTTP side of a simulated apiserver: authentication, discovery, and the REST verbs
+//! over the [`Store`], with `Status` bodies and status codes like the real apiserver.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use super::store::{list_body, ApiError, ResourceType, Store};
+
+/// Converts an object between a served version and the storage version of its type.
+pub type Converter = fn(rt: &ResourceType, from: &str, to: &str, body: Value) -> Value;
+
+fn identity(_rt: &ResourceType, _from: &str, _to: &str, body: Value) -> Value {
+    body
+}
+
+/// Fault knobs of one simulated apiserver.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    pub latency: Duration,
+    /// Fraction (0..1) of requests answered 500, 503 and 429.
+    pub error_500: f64,
+    pub error_503: f64,
+    pub error_429: f64,
+    /// Every request fails as if the server were gone (connection closed).
+    pub unreachable: bool,
+}
+
+/// One simulated Kubernetes API (the management cluster, or a hosted cluster).
+pub struct ApiServer {
+    pub name: String,
+    pub store: Mutex<Store>,
+    /// Bearer tokens accepted (besides client certificates signed by the cluster CA).
+    pub tokens: Mutex<Vec<String>>,
+    pub faults: Mutex<Faults>,
+    pub git_version: String,
+    pub converter: Converter,
+    /// Woken after every write (controllers wait on it).
+    pub changed: Notify,
+    /// Requests per "METHOD /path-template".
+    pub counters: Mutex<BTreeMap<String, u64>>,
+}
+
+impl ApiServer {
+    pub fn new(name: &str, git_version: &str) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.into(),
+            store: Mutex::new(Store::default()),
+            tokens: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+            git_version: git_version.into(),
+            converter: identity,
+            changed: Notify::new(),
+            counters: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn with_converter(self: Arc<Self>, c: Converter) -> Arc<Self> {
+        let mut s = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("converter set after sharing"));
+        s.converter = c;
+        Arc::new(s)
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn json_response(code: u16, body: &Value) -> Resp {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .header("audit-id", super::store::new_uid())
+        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())))
+        .expect("response")
+}
+
+fn error_response(e: &ApiError, kind: &str, name: &str) -> Resp {
+    json_response(e.code, &e.status(kind, name))
+}
+
+/// Serves `api` over TLS on `addr` until the task is aborted; returns the bound address.
+pub async fn serve(api: Arc<ApiServer>, addr: SocketAddr, tls: Arc<rustls::ServerConfig>) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let api = api.clone();
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else { return };
+                let client_cert = stream.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty());
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let api = api.clone();
+                    async move { Ok::<_, std::convert::Infallible>(handle(api, req, client_cert).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok((local, task))
+}
+
+fn query_map(q: Option<&str>) -> BTreeMap<String, String> {
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (pct_decode(k), pct_decode(v))
+        })
+        .collect()
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A parsed resource path.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    group: String,
+    version: String,
+    namespace: Option<String>,
+    plural: String,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+fn parse_path(path: &str, store: &Store) -> Option<Target> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => (String::new(), v.to_string(), rest.to_vec()),
+        ["apis", g, v, rest @ ..] => (g.to_string(), v.to_string(), rest.to_vec()),
+        _ => return None,
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    // /namespaces/{ns}/{plural}... when {plural} is a namespaced type of this group/version.
+    if rest.len() >= 3 && rest[0] == "namespaces" && store.find(&group, &version, rest[2]).is_some_and(|t| t.namespaced) {
+        return Some(Target {
+            group,
+            version,
+            namespace: Some(rest[1].to_string()),
+            plural: rest[2].to_string(),
+            name: rest.get(3).map(|s| s.to_string()),
+            sub: rest.get(4).map(|s| s.to_string()),
+        });
+    }
+    Some(Target {
+        group,
+        version,
+        namespace: None,
+        plural: rest[0].to_string(),
+        name: rest.get(1).map(|s| s.to_string()),
+        sub: rest.get(2).map(|s| s.to_string()),
+    })
+}
+
+/// `GET /path` as a counter key, with names replaced by `{name}`.
+fn template(method: &Method, t: &Target) -> String {
+    let mut p = if t.group.is_empty() { format!("/api/{}", t.version) } else { format!("/apis/{}/{}", t.group, t.version) };
+    if t.namespace.is_some() {
+        p.push_str("/namespaces/{ns}");
+    }
+    p.push('/');
+    p.push_str(&t.plural);
+    if t.name.is_some() {
+        p.push_str("/{name}");
+    }
+    if let Some(s) = &t.sub {
+        p.push('/');
+        p.push_str(s);
+    }
+    format!("{method} {p}")
+}
+
+fn authenticated(api: &ApiServer, req: &Request<Incoming>, client_cert: bool) -> bool {
+    if client_cert {
+        return true;
+    }
+    let Some(token) = req.headers().get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    api.tokens.lock().expect("tokens").iter().any(|t| t == token.trim())
+}
+
+async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) -> Resp {
+    let faults = api.faults.lock().expect("faults").clone();
+    if faults.latency > Duration::ZERO {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if !authenticated(&api, &req, client_cert) {
+        return json_response(401, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401}));
+    }
+    let roll: f64 = rand::random();
+    for (rate, code, reason) in [(faults.error_500, 500, "InternalError"), (faults.error_503, 503, "ServiceUnavailable"), (faults.error_429, 429, "TooManyRequests")] {
+        if rate > 0.0 && roll < rate {
+            let mut r = json_response(code, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": format!("simulated {code}"), "reason": reason, "code": code}));
+            if code == 429 {
+                r.headers_mut().insert("retry-after", http::HeaderValue::from_static("1"));
+            }
+            return r;
+        }
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = query_map(req.uri().query());
+    let content_type = req.headers().get("content-type").and_then(|h| h.to_str().ok()).unwrap_or("application/json").to_string();
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    match path.as_str() {
+        "/version" => return json_response(200, &version_body(&api.git_version)),
+        "/api" => return json_response(200, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]})),
+        "/apis" => return json_response(200, &groups_body(&api.store.lock().expect("store"))),
+        "/healthz" | "/readyz" | "/livez" => {
+            return Response::builder().status(200).header("content-type", "text/plain").body(Full::new(Bytes::from_static(b"ok"))).expect("response")
+        }
+        _ => {}
+    }
+    if let Some(r) = discovery(&api.store.lock().expect("store"), &path) {
+        return r;
+    }
+    let target = {
+        let store = api.store.lock().expect("store");
+        parse_path(&path, &store)
+    };
+    let Some(t) = target else {
+        return json_response(404, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}));
+    };
+    *api.counters.lock().expect("counters").entry(template(&method, &t)).or_default() += 1;
+    let resp = rest(&api, &method, &t, &query, &content_type, &body);
+    if matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) && resp.status().is_success() {
+        api.changed.notify_waiters();
+    }
+    resp
+}
+
+fn version_body(git: &str) -> Value {
+    let core = git.trim_start_matches('v');
+    let mut parts = core.split(['.', '+', '-']);
+    let (major, minor) = (parts.next().unwrap_or("1"), parts.next().unwrap_or("32"));
+    json!({"major": major, "minor": minor, "gitVersion": git, "gitCommit": "0000000", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"})
+}
+
+fn groups_body(store: &Store) -> Value {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in store.types().iter().filter(|t| !t.group.is_empty()) {
+        let e = groups.entry(t.group.clone()).or_default();
+        for v in &t.versions {
+            if !e.contains(v) {
+                e.push(v.clone());
+            }
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(g, mut vs)| {
+            vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+            let versions: Vec<Value> = vs.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+            json!({"name": g, "versions": versions, "preferredVersion": versions[0].clone()})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// Kubernetes version priority: GA > beta > alpha, higher numbers first.
+fn version_priority(v: &str) -> (u8, u32, u32) {
+    let rest = v.trim_start_matches('v');
+    let (num, stage, sub) = if let Some((n, s)) = rest.split_once("beta") {
+        (n, 1, s)
+    } else if let Some((n, s)) = rest.split_once("alpha") {
+        (n, 0, s)
+    } else {
+        (rest, 2, "0")
+    };
+    (stage, num.parse().unwrap_or(0), sub.parse().unwrap_or(0))
+}
+
+fn discovery(store: &Store, path: &str) -> Option<Resp> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version) = match segs.as_slice() {
+        ["api", v] => ("", *v),
+        ["apis", g, v] => (*g, *v),
+        ["apis", g] => {
+            let body = groups_body(store);
+            let found = body["groups"].as_array()?.iter().find(|x| x["name"] == *g)?.clone();
+            let mut found = found;
+            found["kind"] = json!("APIGroup");
+            found["apiVersion"] = json!("v1");
+            return Some(json_response(200, &found));
+        }
+        _ => return None,
+    };
+    let types: Vec<&ResourceType> = store.types().iter().filter(|t| t.group == group && t.versions.iter().any(|v| v == version)).collect();
+    if types.is_empty() {
+        return Some(json_response(404, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404})));
+    }
+    let mut resources = Vec::new();
+    for t in types {
+        resources.push(json!({
+            "name": t.plural, "singularName": t.kind.to_lowercase(), "namespaced": t.namespaced, "kind": t.kind,
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update"],
+            "shortNames": t.short_names,
+        }));
+        if t.status_subresource {
+            resources.push(json!({"name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}));
+        }
+        if t.plural == "pods" {
+            resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
+        }
+    }
+    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    Some(json_response(200, &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})))
+}
+
+fn parse_body(content_type: &str, body: &Bytes) -> Result<Value, ApiError> {
+    if content_type.contains("yaml") {
+        serde_yaml::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))
+    } else {
+        serde_json::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+    }
+}
+
+fn rest(api: &ApiServer, method: &Method, t: &Target, query: &BTreeMap<String, String>, content_type: &str, body: &Bytes) -> Resp {
+    let mut store = api.store.lock().expect("store");
+    let Some(rt) = store.find(&t.group, &t.version, &t.plural) else {
+        return json_response(404, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}));
+    };
+    let ns = t.namespace.clone().unwrap_or_default();
+    let manager = query.get("fieldManager").cloned().unwrap_or_else(|| "unknown".into());
+    let name = t.name.clone().unwrap_or_default();
+    let storage_v = rt.versions[0].clone();
+    let out = |v: Value| (api.converter)(&rt, &storage_v, &t.version, v);
+    let into = |v: Value| (api.converter)(&rt, &t.version, &storage_v, v);
+    if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        return error_response(&ApiError { code: 405, reason: "MethodNotAllowed", message: "watch is not supported by k0stack-sim".into() }, &rt.kind, &name);
+    }
+    let status_only = t.sub.as_deref() == Some("status");
+    let result: Result<(u16, Value), ApiError> = match (method.clone(), t.name.is_some()) {
+        (Method::GET, false) => {
+            let items = store.list(&rt, t.namespace.as_deref(), query.get("labelSelector").map(String::as_str));
+            let items: Vec<Value> = items.into_iter().map(out).collect();
+            Ok((200, list_body(&rt, &t.version, items, store.resource_version())))
+        }
+        (Method::GET, true) => store.get(&rt, &ns, &name).map(|o| (200, out(o))),
+        (Method::POST, false) => parse_body(content_type, body).and_then(|b| {
+            if b["metadata"]["namespace"].as_str().is_some_and(|bns| rt.namespaced && !ns.is_empty() && bns != ns) {
+                return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request".into()));
+            }
+            store.create(&rt, &ns, into(b), &manager).map(|o| (201, out(o)))
+        }),
+        (Method::POST, true) if t.sub.as_deref() == Some("eviction") => Err(ApiError { code: 501, reason: "NotImplemented", message: "evictions are served by hosted clusters".into() }),
+        (Method::PUT, true) => parse_body(content_type, body).and_then(|b| store.update(&rt, &ns, &name, into(b), &manager, status_only).map(|o| (200, out(o)))),
+        (Method::PATCH, true) => parse_body(content_type, body).and_then(|b| {
+            if content_type.starts_with("application/apply-patch") {
+                if b["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+                    return Err(ApiError::bad_request("the name of the object does not match the name on the URL".into()));
+                }
+                if query.get("fieldManager").is_none() {
+                    return Err(ApiError::bad_request("PATCH with apply requires fieldManager".into()));
+                }
+                let force = query.get("force").is_some_and(|f| f == "true");
+                store.apply(&rt, &ns, &name, into(b), &manager, force).map(|o| (200, out(o)))
+            } else if content_type.starts_with("application/json-patch") {
+                store.patch_json(&rt, &ns, &name, &b, &manager).map(|o| (200, out(o)))
+            } else {
+                let converted = if status_only { b } else { into_patch(api, &rt, &t.version, &storage_v, b) };
+                store.patch_merge(&rt, &ns, &name, &converted, &manager, status_only).map(|o| (200, out(o)))
+            }
+        }),
+        (Method::DELETE, true) => {
+            let r = store.delete(&rt, &ns, &name).map(|o| (200, out(o)));
+            if r.is_ok() && rt.plural == "namespaces" && store.get(&rt, "", &name).is_err() {
+                store.purge_namespace(&name);
+            }
+            r
+        }
+        _ => Err(ApiError { code: 405, reason: "MethodNotAllowed", message: format!("{method} is not supported on this path") }),
+    };
+    match result {
+        Ok((code, v)) => json_response(code, &v),
+        Err(e) => error_response(&e, &rt.kind, &name),
+    }
+}
+
+/// A merge patch written against a served version, converted field by field.
+fn into_patch(api: &ApiServer, rt: &ResourceType, from: &str, to: &str, patch: Value) -> Value {
+    if from == to {
+        return patch;
+    }
+    (api.converter)(rt, from, to, patch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_namespaced_and_cluster_scoped() {
+        let mut s = Store::default();
+        s.register(ResourceType::new("", &["v1"], "Namespace", "namespaces", false));
+        s.register(ResourceType::new("", &["v1"], "Secret", "secrets", true));
+        let t = parse_path("/api/v1/namespaces/kmc/secrets/a", &s).unwrap();
+        assert_eq!((t.namespace.as_deref(), t.plural.as_str(), t.name.as_deref()), (Some("kmc"), "secrets", Some("a")));
+        let t = parse_path("/api/v1/namespaces/kmc", &s).unwrap();
+        assert_eq!((t.namespace, t.plural.as_str(), t.name.as_deref()), (None, "namespaces", Some("kmc")));
+        let t = parse_path("/api/v1/secrets", &s).unwrap();
+        assert_eq!((t.namespace, t.name), (None, None));
+        assert_eq!(template(&Method::GET, &parse_path("/api/v1/namespaces/x/secrets/y", &s).unwrap()), "GET /api/v1/namespaces/{ns}/secrets/{name}");
+    }
+
+    #[test]
+    fn version_priority_prefers_ga_then_newest_beta() {
+        let mut v = vec!["v1beta1", "v1", "v1beta2", "v1alpha1"];
+        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        assert_eq!(v, vec!["v1", "v1beta2", "v1beta1", "v1alpha1"]);
+    }
+}
