@@ -273,3 +273,40 @@ impl TfDir {
 pub fn required_providers() -> String {
     format!("terraform {{\n  required_providers {{\n    k0stack = {{ source = \"{SOURCE}\" }}\n  }}\n}}\n")
 }
+
+/// A simulated management cluster running in this test process, with the kubeconfig
+/// written into the Terraform working directory.
+pub struct MgmtSim {
+    pub rt: tokio::runtime::Runtime,
+    pub sim: k0stack_sim::k8s::K8sSim,
+}
+
+impl MgmtSim {
+    pub fn start(opts: k0stack_sim::k8s::K8sOptions) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sim = rt
+            .block_on(k0stack_sim::k8s::K8sSim::start(opts))
+            .expect("start k0stack-sim");
+        Self { rt, sim }
+    }
+
+    /// Objects of `group/plural` (all namespaces), straight from the simulator's store.
+    pub fn list(&self, group: &str, version: &str, plural: &str) -> Vec<serde_json::Value> {
+        let store = self.sim.api.store.lock().unwrap();
+        match store.find(group, version, plural) {
+            Some(rt) => store.list(&rt, None, None),
+            None => vec![],
+        }
+    }
+}
+
+impl Drop for MgmtSim {
+    fn drop(&mut self) {
+        // Stop the simulator's tasks inside their runtime, then the runtime itself.
+        let _g = self.rt.enter();
+    }
+}

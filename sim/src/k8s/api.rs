@@ -79,7 +79,9 @@ fn json_response(code: u16, body: &Value) -> Resp {
         .status(code)
         .header("content-type", "application/json")
         .header("audit-id", super::store::new_uid())
-        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())))
+        .body(Full::new(Bytes::from(
+            serde_json::to_vec(body).unwrap_or_default(),
+        )))
         .expect("response")
 }
 
@@ -88,26 +90,44 @@ fn error_response(e: &ApiError, kind: &str, name: &str) -> Resp {
 }
 
 /// Serves `api` over TLS on `addr` until the task is aborted; returns the bound address.
-pub async fn serve(api: Arc<ApiServer>, addr: SocketAddr, tls: Arc<rustls::ServerConfig>) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    api: Arc<ApiServer>,
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let task = tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            if api.faults.lock().expect("faults").unreachable {
+                drop(tcp); // as if nothing listened there
+                continue;
+            }
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let api = api.clone();
             tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(tcp).await else { return };
-                let client_cert = stream.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty());
+                let Ok(stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let client_cert = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .is_some_and(|c| !c.is_empty());
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let api = api.clone();
                     async move { Ok::<_, std::convert::Infallible>(handle(api, req, client_cert).await) }
                 });
-                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
             });
         }
     });
@@ -155,7 +175,11 @@ struct Target {
 }
 
 fn parse_path(path: &str, store: &Store) -> Option<Target> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => (String::new(), v.to_string(), rest.to_vec()),
         ["apis", g, v, rest @ ..] => (g.to_string(), v.to_string(), rest.to_vec()),
@@ -165,7 +189,12 @@ fn parse_path(path: &str, store: &Store) -> Option<Target> {
         return None;
     }
     // /namespaces/{ns}/{plural}... when {plural} is a namespaced type of this group/version.
-    if rest.len() >= 3 && rest[0] == "namespaces" && store.find(&group, &version, rest[2]).is_some_and(|t| t.namespaced) {
+    if rest.len() >= 3
+        && rest[0] == "namespaces"
+        && store
+            .find(&group, &version, rest[2])
+            .is_some_and(|t| t.namespaced)
+    {
         return Some(Target {
             group,
             version,
@@ -187,7 +216,11 @@ fn parse_path(path: &str, store: &Store) -> Option<Target> {
 
 /// `GET /path` as a counter key, with names replaced by `{name}`.
 fn template(method: &Method, t: &Target) -> String {
-    let mut p = if t.group.is_empty() { format!("/api/{}", t.version) } else { format!("/apis/{}/{}", t.group, t.version) };
+    let mut p = if t.group.is_empty() {
+        format!("/api/{}", t.version)
+    } else {
+        format!("/apis/{}/{}", t.group, t.version)
+    };
     if t.namespace.is_some() {
         p.push_str("/namespaces/{ns}");
     }
@@ -207,10 +240,19 @@ fn authenticated(api: &ApiServer, req: &Request<Incoming>, client_cert: bool) ->
     if client_cert {
         return true;
     }
-    let Some(token) = req.headers().get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")) else {
+    let Some(token) = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+    else {
         return false;
     };
-    api.tokens.lock().expect("tokens").iter().any(|t| t == token.trim())
+    api.tokens
+        .lock()
+        .expect("tokens")
+        .iter()
+        .any(|t| t == token.trim())
 }
 
 async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) -> Resp {
@@ -219,14 +261,25 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
         tokio::time::sleep(faults.latency).await;
     }
     if !authenticated(&api, &req, client_cert) {
-        return json_response(401, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401}));
+        return json_response(
+            401,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401}),
+        );
     }
     let roll: f64 = rand::random();
-    for (rate, code, reason) in [(faults.error_500, 500, "InternalError"), (faults.error_503, 503, "ServiceUnavailable"), (faults.error_429, 429, "TooManyRequests")] {
+    for (rate, code, reason) in [
+        (faults.error_500, 500, "InternalError"),
+        (faults.error_503, 503, "ServiceUnavailable"),
+        (faults.error_429, 429, "TooManyRequests"),
+    ] {
         if rate > 0.0 && roll < rate {
-            let mut r = json_response(code, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": format!("simulated {code}"), "reason": reason, "code": code}));
+            let mut r = json_response(
+                code,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": format!("simulated {code}"), "reason": reason, "code": code}),
+            );
             if code == 429 {
-                r.headers_mut().insert("retry-after", http::HeaderValue::from_static("1"));
+                r.headers_mut()
+                    .insert("retry-after", http::HeaderValue::from_static("1"));
             }
             return r;
         }
@@ -234,17 +287,31 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = query_map(req.uri().query());
-    let content_type = req.headers().get("content-type").and_then(|h| h.to_str().ok()).unwrap_or("application/json").to_string();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
     };
     match path.as_str() {
         "/version" => return json_response(200, &version_body(&api.git_version)),
-        "/api" => return json_response(200, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]})),
+        "/api" => {
+            return json_response(
+                200,
+                &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]}),
+            )
+        }
         "/apis" => return json_response(200, &groups_body(&api.store.lock().expect("store"))),
         "/healthz" | "/readyz" | "/livez" => {
-            return Response::builder().status(200).header("content-type", "text/plain").body(Full::new(Bytes::from_static(b"ok"))).expect("response")
+            return Response::builder()
+                .status(200)
+                .header("content-type", "text/plain")
+                .body(Full::new(Bytes::from_static(b"ok")))
+                .expect("response")
         }
         _ => {}
     }
@@ -256,11 +323,22 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
         parse_path(&path, &store)
     };
     let Some(t) = target else {
-        return json_response(404, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}));
+        return json_response(
+            404,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}),
+        );
     };
-    *api.counters.lock().expect("counters").entry(template(&method, &t)).or_default() += 1;
+    *api.counters
+        .lock()
+        .expect("counters")
+        .entry(template(&method, &t))
+        .or_default() += 1;
     let resp = rest(&api, &method, &t, &query, &content_type, &body);
-    if matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) && resp.status().is_success() {
+    if matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && resp.status().is_success()
+    {
         api.changed.notify_waiters();
     }
     resp
@@ -287,7 +365,10 @@ fn groups_body(store: &Store) -> Value {
         .into_iter()
         .map(|(g, mut vs)| {
             vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
-            let versions: Vec<Value> = vs.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+            let versions: Vec<Value> = vs
+                .iter()
+                .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+                .collect();
             json!({"name": g, "versions": versions, "preferredVersion": versions[0].clone()})
         })
         .collect();
@@ -314,7 +395,11 @@ fn discovery(store: &Store, path: &str) -> Option<Resp> {
         ["apis", g, v] => (*g, *v),
         ["apis", g] => {
             let body = groups_body(store);
-            let found = body["groups"].as_array()?.iter().find(|x| x["name"] == *g)?.clone();
+            let found = body["groups"]
+                .as_array()?
+                .iter()
+                .find(|x| x["name"] == *g)?
+                .clone();
             let mut found = found;
             found["kind"] = json!("APIGroup");
             found["apiVersion"] = json!("v1");
@@ -322,9 +407,16 @@ fn discovery(store: &Store, path: &str) -> Option<Resp> {
         }
         _ => return None,
     };
-    let types: Vec<&ResourceType> = store.types().iter().filter(|t| t.group == group && t.versions.iter().any(|v| v == version)).collect();
+    let types: Vec<&ResourceType> = store
+        .types()
+        .iter()
+        .filter(|t| t.group == group && t.versions.iter().any(|v| v == version))
+        .collect();
     if types.is_empty() {
-        return Some(json_response(404, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404})));
+        return Some(json_response(
+            404,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404}),
+        ));
     }
     let mut resources = Vec::new();
     for t in types {
@@ -340,31 +432,63 @@ fn discovery(store: &Store, path: &str) -> Option<Resp> {
             resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json_response(200, &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(json_response(
+        200,
+        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    ))
 }
 
 fn parse_body(content_type: &str, body: &Bytes) -> Result<Value, ApiError> {
-    if content_type.contains("yaml") {
-        serde_yaml::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))
+    let v = if content_type.contains("yaml") {
+        serde_yaml::from_slice::<Value>(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?
     } else {
-        serde_json::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
-    }
+        serde_json::from_slice::<Value>(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+    };
+    // The apiserver stores Secret stringData as base64 data.
+    Ok(super::k0smotron::materialize_string_data(v))
 }
 
-fn rest(api: &ApiServer, method: &Method, t: &Target, query: &BTreeMap<String, String>, content_type: &str, body: &Bytes) -> Resp {
+fn rest(
+    api: &ApiServer,
+    method: &Method,
+    t: &Target,
+    query: &BTreeMap<String, String>,
+    content_type: &str,
+    body: &Bytes,
+) -> Resp {
     let mut store = api.store.lock().expect("store");
     let Some(rt) = store.find(&t.group, &t.version, &t.plural) else {
-        return json_response(404, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}));
+        return json_response(
+            404,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}),
+        );
     };
     let ns = t.namespace.clone().unwrap_or_default();
-    let manager = query.get("fieldManager").cloned().unwrap_or_else(|| "unknown".into());
+    let manager = query
+        .get("fieldManager")
+        .cloned()
+        .unwrap_or_else(|| "unknown".into());
     let name = t.name.clone().unwrap_or_default();
     let storage_v = rt.versions[0].clone();
     let out = |v: Value| (api.converter)(&rt, &storage_v, &t.version, v);
     let into = |v: Value| (api.converter)(&rt, &t.version, &storage_v, v);
     if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-        return error_response(&ApiError { code: 405, reason: "MethodNotAllowed", message: "watch is not supported by k0stack-sim".into() }, &rt.kind, &name);
+        return error_response(
+            &ApiError {
+                code: 405,
+                reason: "MethodNotAllowed",
+                message: "watch is not supported by k0stack-sim".into(),
+            },
+            &rt.kind,
+            &name,
+        );
     }
     let status_only = t.sub.as_deref() == Some("status");
     let result: Result<(u16, Value), ApiError> = match (method.clone(), t.name.is_some()) {
@@ -429,15 +553,33 @@ mod tests {
     #[test]
     fn paths_split_namespaced_and_cluster_scoped() {
         let mut s = Store::default();
-        s.register(ResourceType::new("", &["v1"], "Namespace", "namespaces", false));
+        s.register(ResourceType::new(
+            "",
+            &["v1"],
+            "Namespace",
+            "namespaces",
+            false,
+        ));
         s.register(ResourceType::new("", &["v1"], "Secret", "secrets", true));
         let t = parse_path("/api/v1/namespaces/kmc/secrets/a", &s).unwrap();
-        assert_eq!((t.namespace.as_deref(), t.plural.as_str(), t.name.as_deref()), (Some("kmc"), "secrets", Some("a")));
+        assert_eq!(
+            (t.namespace.as_deref(), t.plural.as_str(), t.name.as_deref()),
+            (Some("kmc"), "secrets", Some("a"))
+        );
         let t = parse_path("/api/v1/namespaces/kmc", &s).unwrap();
-        assert_eq!((t.namespace, t.plural.as_str(), t.name.as_deref()), (None, "namespaces", Some("kmc")));
+        assert_eq!(
+            (t.namespace, t.plural.as_str(), t.name.as_deref()),
+            (None, "namespaces", Some("kmc"))
+        );
         let t = parse_path("/api/v1/secrets", &s).unwrap();
         assert_eq!((t.namespace, t.name), (None, None));
-        assert_eq!(template(&Method::GET, &parse_path("/api/v1/namespaces/x/secrets/y", &s).unwrap()), "GET /api/v1/namespaces/{ns}/secrets/{name}");
+        assert_eq!(
+            template(
+                &Method::GET,
+                &parse_path("/api/v1/namespaces/x/secrets/y", &s).unwrap()
+            ),
+            "GET /api/v1/namespaces/{ns}/secrets/{name}"
+        );
     }
 
     #[test]

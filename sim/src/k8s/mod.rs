@@ -1,5 +1,140 @@
-//! The Kubernetes half of the simulator.
+//! The Kubernetes half of the simulator: a management cluster API over HTTPS (its own CA,
+//! a bearer token), the k0smotron operator emulation, and one hosted API per `Cluster`.
 
 pub mod api;
+pub mod controllers;
+pub mod convert;
+pub mod hosted;
+pub mod k0smotron;
 pub mod store;
 pub mod tls;
+pub mod types;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use base64::Engine;
+
+use api::ApiServer;
+use k0smotron::Operator;
+
+/// What the management cluster starts with.
+#[derive(Debug, Clone)]
+pub struct K8sOptions {
+    /// k0smotron API versions served, storage version first: `["v1beta2", "v1beta1"]`
+    /// (k0smotron 2.x), `["v1beta1"]` (1.x), `["v1beta2"]`. Empty: k0smotron not installed.
+    pub k0smotron_versions: Vec<String>,
+    pub ready_delay: Duration,
+    pub git_version: String,
+    /// Listen address (port 0: ephemeral).
+    pub addr: SocketAddr,
+    /// Nodes of the management cluster.
+    pub nodes: usize,
+}
+
+impl Default for K8sOptions {
+    fn default() -> Self {
+        Self {
+            k0smotron_versions: vec!["v1beta2".into(), "v1beta1".into()],
+            ready_delay: Duration::from_millis(500),
+            git_version: "v1.32.6+k0s".into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            nodes: 3,
+        }
+    }
+}
+
+/// A running simulated management cluster.
+pub struct K8sSim {
+    pub api: Arc<ApiServer>,
+    pub operator: Arc<Operator>,
+    pub url: String,
+    pub ca_pem: String,
+    pub token: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for K8sSim {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl K8sSim {
+    pub async fn start(opts: K8sOptions) -> Result<Self> {
+        let ca = tls::Ca::new("k0stack-sim-management-ca")?;
+        let serving = ca.issue_server(
+            &[opts.addr.ip()],
+            &["localhost".into(), "kubernetes".into()],
+        )?;
+        let cfg = tls::server_config(&serving, Some(&ca.cert_pem()))?;
+        let api =
+            ApiServer::new("management", &opts.git_version).with_converter(convert::k0smotron);
+        let token = format!("k0stack-sim-{}", store::new_uid());
+        api.tokens.lock().expect("tokens").push(token.clone());
+        {
+            let mut s = api.store.lock().expect("store");
+            for t in types::builtin() {
+                s.register(t);
+            }
+            let ns = s.find("", "v1", "namespaces").expect("namespaces");
+            for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                s.create(&ns, "", serde_json::json!({"metadata": {"name": n}}), "k0s")
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+            }
+            let nodes = s.find("", "v1", "nodes").expect("nodes");
+            for i in 0..opts.nodes {
+                let node = serde_json::json!({"metadata": {"name": format!("mgmt-{i}"), "labels": {"kubernetes.io/hostname": format!("mgmt-{i}")}},
+                    "status": {"conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {"kubeletVersion": opts.git_version}}});
+                s.create(&nodes, "", node, "k0s")
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+            }
+            if !opts.k0smotron_versions.is_empty() {
+                let vs: Vec<&str> = opts.k0smotron_versions.iter().map(String::as_str).collect();
+                let crd_rt = s
+                    .find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+                    .expect("crds");
+                for (kind, plural, short) in [
+                    ("Cluster", "clusters", "kmc"),
+                    ("JoinTokenRequest", "jointokenrequests", "jtr"),
+                ] {
+                    let crd = types::k0smotron_crd(kind, plural, short, &vs);
+                    if let Some(rt) = types::from_crd(&crd) {
+                        s.register(rt);
+                    }
+                    s.create(&crd_rt, "", crd, "k0smotron")
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                }
+            }
+        }
+        let (addr, serve_task) = api::serve(api.clone(), opts.addr, cfg).await?;
+        let operator = Operator::new(api.clone());
+        operator.knobs.lock().expect("knobs").ready_delay = opts.ready_delay;
+        let tasks = vec![
+            serve_task,
+            tokio::spawn(operator.clone().run()),
+            tokio::spawn(controllers::run(api.clone())),
+        ];
+        Ok(Self {
+            api,
+            operator,
+            url: format!("https://{addr}"),
+            ca_pem: ca.cert_pem(),
+            token,
+            tasks,
+        })
+    }
+
+    /// An admin kubeconfig (context `k0stack-sim`) for the management cluster.
+    pub fn kubeconfig(&self) -> String {
+        let ca = base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes());
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: k0stack-sim\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n- name: k0stack-sim\n  context:\n    cluster: k0stack-sim\n    user: admin\ncurrent-context: k0stack-sim\nusers:\n- name: admin\n  user:\n    token: {}\n",
+            self.url, self.token
+        )
+    }
+}

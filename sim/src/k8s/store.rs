@@ -63,21 +63,49 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn not_found(rt: &ResourceType, name: &str) -> Self {
-        let what = if rt.group.is_empty() { rt.plural.clone() } else { format!("{}.{}", rt.plural, rt.group) };
-        Self { code: 404, reason: "NotFound", message: format!("{what} \"{name}\" not found") }
+        let what = if rt.group.is_empty() {
+            rt.plural.clone()
+        } else {
+            format!("{}.{}", rt.plural, rt.group)
+        };
+        Self {
+            code: 404,
+            reason: "NotFound",
+            message: format!("{what} \"{name}\" not found"),
+        }
     }
     pub fn conflict(message: String) -> Self {
-        Self { code: 409, reason: "Conflict", message }
+        Self {
+            code: 409,
+            reason: "Conflict",
+            message,
+        }
     }
     pub fn already_exists(rt: &ResourceType, name: &str) -> Self {
-        let what = if rt.group.is_empty() { rt.plural.clone() } else { format!("{}.{}", rt.plural, rt.group) };
-        Self { code: 409, reason: "AlreadyExists", message: format!("{what} \"{name}\" already exists") }
+        let what = if rt.group.is_empty() {
+            rt.plural.clone()
+        } else {
+            format!("{}.{}", rt.plural, rt.group)
+        };
+        Self {
+            code: 409,
+            reason: "AlreadyExists",
+            message: format!("{what} \"{name}\" already exists"),
+        }
     }
     pub fn invalid(message: String) -> Self {
-        Self { code: 422, reason: "Invalid", message }
+        Self {
+            code: 422,
+            reason: "Invalid",
+            message,
+        }
     }
     pub fn bad_request(message: String) -> Self {
-        Self { code: 400, reason: "BadRequest", message }
+        Self {
+            code: 400,
+            reason: "BadRequest",
+            message,
+        }
     }
 
     pub fn status(&self, kind: &str, name: &str) -> Value {
@@ -109,7 +137,13 @@ pub struct Store {
 
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default().split('.').next().unwrap_or_default().to_string() + "Z"
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+        + "Z"
 }
 
 fn random_suffix(n: usize) -> String {
@@ -123,7 +157,14 @@ pub fn new_uid() -> String {
     use rand::Rng;
     let b: [u8; 16] = rand::thread_rng().gen();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Leaf paths of a JSON value (objects recurse; arrays and scalars are leaves).
@@ -131,7 +172,11 @@ fn leaves(v: &Value, prefix: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, c) in m {
-                leaves(c, &format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                leaves(
+                    c,
+                    &format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         _ => out.push(prefix.to_string()),
@@ -139,10 +184,18 @@ fn leaves(v: &Value, prefix: &str, out: &mut Vec<String>) {
 }
 
 fn remove_path(v: &mut Value, path: &str) {
-    let parts: Vec<String> = path.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let parts: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
     fn rec(v: &mut Value, parts: &[String]) -> bool {
-        let Some((first, rest)) = parts.split_first() else { return false };
-        let Some(m) = v.as_object_mut() else { return false };
+        let Some((first, rest)) = parts.split_first() else {
+            return false;
+        };
+        let Some(m) = v.as_object_mut() else {
+            return false;
+        };
         if rest.is_empty() {
             m.remove(first);
         } else if let Some(child) = m.get_mut(first) {
@@ -157,7 +210,11 @@ fn remove_path(v: &mut Value, path: &str) {
 }
 
 fn set_path(v: &mut Value, path: &str, value: Value) {
-    let parts: Vec<String> = path.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let parts: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
     let mut cur = v;
     for (i, p) in parts.iter().enumerate() {
         if !cur.is_object() {
@@ -198,20 +255,30 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 
 /// RFC 6902 JSON patch (add, remove, replace, test, copy, move).
 pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiError> {
-    let ops = ops.as_array().ok_or_else(|| ApiError::bad_request("json patch must be an array".into()))?;
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request("json patch must be an array".into()))?;
     for op in ops {
         let path = op["path"].as_str().unwrap_or_default().to_string();
         match op["op"].as_str().unwrap_or_default() {
             "add" | "replace" => {
-                let (parent, last) = path.rsplit_once('/').ok_or_else(|| ApiError::bad_request(format!("bad path {path}")))?;
+                let (parent, last) = path
+                    .rsplit_once('/')
+                    .ok_or_else(|| ApiError::bad_request(format!("bad path {path}")))?;
                 let value = op["value"].clone();
-                let parent_v = if parent.is_empty() { Some(&mut *target) } else { target.pointer_mut(parent) };
+                let parent_v = if parent.is_empty() {
+                    Some(&mut *target)
+                } else {
+                    target.pointer_mut(parent)
+                };
                 match parent_v {
                     Some(Value::Array(a)) => {
                         if last == "-" {
                             a.push(value);
                         } else {
-                            let i: usize = last.parse().map_err(|_| ApiError::bad_request(format!("bad index in {path}")))?;
+                            let i: usize = last.parse().map_err(|_| {
+                                ApiError::bad_request(format!("bad index in {path}"))
+                            })?;
                             if op["op"] == "add" {
                                 a.insert(i.min(a.len()), value);
                             } else if i < a.len() {
@@ -226,10 +293,14 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiError> {
                 }
             }
             "remove" => {
-                let (parent, last) = path.rsplit_once('/').ok_or_else(|| ApiError::bad_request(format!("bad path {path}")))?;
+                let (parent, last) = path
+                    .rsplit_once('/')
+                    .ok_or_else(|| ApiError::bad_request(format!("bad path {path}")))?;
                 match target.pointer_mut(parent) {
                     Some(Value::Array(a)) => {
-                        let i: usize = last.parse().map_err(|_| ApiError::bad_request(format!("bad index in {path}")))?;
+                        let i: usize = last
+                            .parse()
+                            .map_err(|_| ApiError::bad_request(format!("bad index in {path}")))?;
                         if i < a.len() {
                             a.remove(i);
                         }
@@ -245,7 +316,11 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiError> {
                     return Err(ApiError::invalid(format!("test failed at {path}")));
                 }
             }
-            other => return Err(ApiError::bad_request(format!("unsupported json patch op {other:?}"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unsupported json patch op {other:?}"
+                )))
+            }
         }
     }
     Ok(())
@@ -253,17 +328,21 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiError> {
 
 /// Equality-based label selector (`a=b,c!=d,e,!f`).
 pub fn selector_matches(selector: &str, labels: &Value) -> bool {
-    selector.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|term| {
-        if let Some((k, v)) = term.split_once("!=") {
-            labels[k.trim()].as_str() != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            labels[k.trim()].as_str() == Some(v.trim())
-        } else if let Some(k) = term.strip_prefix('!') {
-            labels.get(k.trim()).is_none()
-        } else {
-            labels.get(term).is_some()
-        }
-    })
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                labels[k.trim()].as_str() != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                labels[k.trim()].as_str() == Some(v.trim())
+            } else if let Some(k) = term.strip_prefix('!') {
+                labels.get(k.trim()).is_none()
+            } else {
+                labels.get(term).is_some()
+            }
+        })
 }
 
 /// Everything but metadata and status: what `generation` tracks.
@@ -280,12 +359,14 @@ fn spec_part(v: &Value) -> Value {
 
 impl Store {
     pub fn register(&mut self, rt: ResourceType) {
-        self.types.retain(|t| !(t.group == rt.group && t.plural == rt.plural));
+        self.types
+            .retain(|t| !(t.group == rt.group && t.plural == rt.plural));
         self.types.push(rt);
     }
 
     pub fn unregister(&mut self, group: &str, plural: &str) {
-        self.types.retain(|t| !(t.group == group && t.plural == plural));
+        self.types
+            .retain(|t| !(t.group == group && t.plural == plural));
     }
 
     pub fn types(&self) -> &[ResourceType] {
@@ -293,15 +374,32 @@ impl Store {
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
-        self.types.iter().find(|t| t.group == group && t.plural == plural && t.versions.iter().any(|v| v == version)).cloned()
+        self.types
+            .iter()
+            .find(|t| {
+                t.group == group && t.plural == plural && t.versions.iter().any(|v| v == version)
+            })
+            .cloned()
     }
 
     pub fn find_kind(&self, group: &str, kind: &str) -> Option<ResourceType> {
-        self.types.iter().find(|t| t.group == group && t.kind == kind).cloned()
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.kind == kind)
+            .cloned()
     }
 
     fn key(rt: &ResourceType, ns: &str, name: &str) -> Key {
-        (rt.group.clone(), rt.plural.clone(), if rt.namespaced { ns.to_string() } else { String::new() }, name.to_string())
+        (
+            rt.group.clone(),
+            rt.plural.clone(),
+            if rt.namespaced {
+                ns.to_string()
+            } else {
+                String::new()
+            },
+            name.to_string(),
+        )
     }
 
     fn next_rv(&mut self) -> u64 {
@@ -310,19 +408,28 @@ impl Store {
     }
 
     fn log(&mut self, rv: u64, verb: &str, rt: &ResourceType, ns: &str, name: &str) {
-        let who = if rt.namespaced { format!("{ns}/{name}") } else { name.to_string() };
+        let who = if rt.namespaced {
+            format!("{ns}/{name}")
+        } else {
+            name.to_string()
+        };
         self.history.push((rv, format!("{verb} {} {who}", rt.kind)));
     }
 
     pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
-        self.objects.get(&Self::key(rt, ns, name)).map(|s| s.body.clone()).ok_or_else(|| ApiError::not_found(rt, name))
+        self.objects
+            .get(&Self::key(rt, ns, name))
+            .map(|s| s.body.clone())
+            .ok_or_else(|| ApiError::not_found(rt, name))
     }
 
     /// Objects of a type; `ns = None` lists all namespaces.
     pub fn list(&self, rt: &ResourceType, ns: Option<&str>, selector: Option<&str>) -> Vec<Value> {
         self.objects
             .iter()
-            .filter(|((g, p, n, _), _)| *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| !rt.namespaced || n == ns))
+            .filter(|((g, p, n, _), _)| {
+                *g == rt.group && *p == rt.plural && ns.is_none_or(|ns| !rt.namespaced || n == ns)
+            })
             .map(|(_, s)| s.body.clone())
             .filter(|o| selector.is_none_or(|sel| selector_matches(sel, &o["metadata"]["labels"])))
             .collect()
@@ -336,32 +443,52 @@ impl Store {
         let mut ls = Vec::new();
         leaves(body, "", &mut ls);
         for l in ls {
-            if !l.starts_with("/metadata/") || l.starts_with("/metadata/labels") || l.starts_with("/metadata/annotations") {
+            if !l.starts_with("/metadata/")
+                || l.starts_with("/metadata/labels")
+                || l.starts_with("/metadata/annotations")
+            {
                 owners.insert(l, manager.to_string());
             }
         }
     }
 
-    pub fn create(&mut self, rt: &ResourceType, ns: &str, mut body: Value, manager: &str) -> Result<Value, ApiError> {
+    pub fn create(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        mut body: Value,
+        manager: &str,
+    ) -> Result<Value, ApiError> {
         if !body.is_object() {
             return Err(ApiError::bad_request("object must be a JSON object".into()));
         }
-        let mut name = body["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let mut name = body["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() {
-            let prefix = body["metadata"]["generateName"].as_str().unwrap_or_default();
+            let prefix = body["metadata"]["generateName"]
+                .as_str()
+                .unwrap_or_default();
             if prefix.is_empty() {
                 return Err(ApiError::invalid(format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", rt.kind)));
             }
             name = format!("{prefix}{}", random_suffix(5));
         }
         if rt.namespaced && ns.is_empty() {
-            return Err(ApiError::bad_request("the namespace of the object is required".into()));
+            return Err(ApiError::bad_request(
+                "the namespace of the object is required".into(),
+            ));
         }
         if rt.namespaced && ns != "default" {
             let nst = self.find("", "v1", "namespaces");
             if let Some(nst) = nst {
                 if self.get(&nst, "", ns).is_err() {
-                    return Err(ApiError { code: 404, reason: "NotFound", message: format!("namespaces \"{ns}\" not found") });
+                    return Err(ApiError {
+                        code: 404,
+                        reason: "NotFound",
+                        message: format!("namespaces \"{ns}\" not found"),
+                    });
                 }
             }
         }
@@ -388,20 +515,41 @@ impl Store {
         body["kind"] = json!(rt.kind);
         let mut owners = BTreeMap::new();
         Self::own(&mut owners, &body, manager);
-        self.objects.insert(key, Stored { body: body.clone(), owners });
+        self.objects.insert(
+            key,
+            Stored {
+                body: body.clone(),
+                owners,
+            },
+        );
         self.log(rv, "create", rt, ns, &name);
         Ok(body)
     }
 
     /// Replaces an object (PUT); `status_only` for the status subresource.
-    pub fn update(&mut self, rt: &ResourceType, ns: &str, name: &str, mut body: Value, manager: &str, status_only: bool) -> Result<Value, ApiError> {
+    pub fn update(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        mut body: Value,
+        manager: &str,
+        status_only: bool,
+    ) -> Result<Value, ApiError> {
         let key = Self::key(rt, ns, name);
         let Some(cur) = self.objects.get(&key) else {
             return Err(ApiError::not_found(rt, name));
         };
         let current = cur.body.clone();
-        if let Some(rv) = body["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()) {
-            if rv != current["metadata"]["resourceVersion"].as_str().unwrap_or_default() {
+        if let Some(rv) = body["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+        {
+            if rv
+                != current["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+            {
                 return Err(ApiError::conflict(format!(
                     "Operation cannot be fulfilled on {}{} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
                     rt.plural,
@@ -420,11 +568,25 @@ impl Store {
     }
 
     /// Stores `next` in place of `current`, keeping the server-owned metadata.
-    fn commit(&mut self, rt: &ResourceType, ns: &str, name: &str, current: Value, mut next: Value, manager: &str) -> Result<Value, ApiError> {
+    fn commit(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        current: Value,
+        mut next: Value,
+        manager: &str,
+    ) -> Result<Value, ApiError> {
         let key = Self::key(rt, ns, name);
         let rv = self.next_rv();
         let mut meta = next["metadata"].as_object().cloned().unwrap_or_default();
-        for k in ["uid", "creationTimestamp", "deletionTimestamp", "name", "namespace"] {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "name",
+            "namespace",
+        ] {
             match current["metadata"].get(k) {
                 Some(v) => {
                     meta.insert(k.into(), v.clone());
@@ -444,12 +606,16 @@ impl Store {
         next["apiVersion"] = json!(rt.api_version(&rt.versions[0]));
         next["kind"] = json!(rt.kind);
         let deleting = next["metadata"].get("deletionTimestamp").is_some();
-        let finalizers_empty = next["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+        let finalizers_empty = next["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(|f| f.is_empty());
         let stored = self.objects.get_mut(&key).expect("exists");
         let mut changed = Vec::new();
         leaves(&next, "", &mut changed);
         for l in changed {
-            let managed = !l.starts_with("/metadata/") || l.starts_with("/metadata/labels") || l.starts_with("/metadata/annotations");
+            let managed = !l.starts_with("/metadata/")
+                || l.starts_with("/metadata/labels")
+                || l.starts_with("/metadata/annotations");
             if managed && get_path(&current, &l) != get_path(&next, &l) {
                 stored.owners.insert(l, manager.to_string());
             }
@@ -464,7 +630,15 @@ impl Store {
         Ok(next)
     }
 
-    pub fn patch_merge(&mut self, rt: &ResourceType, ns: &str, name: &str, patch: &Value, manager: &str, status_only: bool) -> Result<Value, ApiError> {
+    pub fn patch_merge(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        patch: &Value,
+        manager: &str,
+        status_only: bool,
+    ) -> Result<Value, ApiError> {
         let current = self.get(rt, ns, name)?;
         let mut next = current.clone();
         merge_patch(&mut next, patch);
@@ -476,7 +650,14 @@ impl Store {
         self.commit(rt, ns, name, current, next, manager)
     }
 
-    pub fn patch_json(&mut self, rt: &ResourceType, ns: &str, name: &str, ops: &Value, manager: &str) -> Result<Value, ApiError> {
+    pub fn patch_json(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        ops: &Value,
+        manager: &str,
+    ) -> Result<Value, ApiError> {
         let current = self.get(rt, ns, name)?;
         let mut next = current.clone();
         json_patch(&mut next, ops)?;
@@ -486,7 +667,15 @@ impl Store {
     /// Server-side apply: creates, or sets the applied fields and removes those this
     /// manager set before but no longer applies. Conflicts with other managers are
     /// overridden only with `force`.
-    pub fn apply(&mut self, rt: &ResourceType, ns: &str, name: &str, applied: Value, manager: &str, force: bool) -> Result<Value, ApiError> {
+    pub fn apply(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        applied: Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<Value, ApiError> {
         let key = Self::key(rt, ns, name);
         if !self.objects.contains_key(&key) {
             let mut body = applied;
@@ -497,16 +686,27 @@ impl Store {
         let owners = self.objects[&key].owners.clone();
         let mut applied_leaves = Vec::new();
         leaves(&applied, "", &mut applied_leaves);
-        applied_leaves.retain(|l| !l.starts_with("/metadata/") || l.starts_with("/metadata/labels") || l.starts_with("/metadata/annotations"));
+        applied_leaves.retain(|l| {
+            !l.starts_with("/metadata/")
+                || l.starts_with("/metadata/labels")
+                || l.starts_with("/metadata/annotations")
+        });
         applied_leaves.retain(|l| l != "/apiVersion" && l != "/kind");
         if !force {
             let conflicts: Vec<String> = applied_leaves
                 .iter()
-                .filter(|l| owners.get(*l).is_some_and(|o| o != manager) && get_path(&current, l) != get_path(&applied, l))
+                .filter(|l| {
+                    owners.get(*l).is_some_and(|o| o != manager)
+                        && get_path(&current, l) != get_path(&applied, l)
+                })
                 .map(|l| format!(".{}", l.trim_start_matches('/').replace('/', ".")))
                 .collect();
             if !conflicts.is_empty() {
-                return Err(ApiError::conflict(format!("Apply failed with {} conflict(s): {}", conflicts.len(), conflicts.join(", "))));
+                return Err(ApiError::conflict(format!(
+                    "Apply failed with {} conflict(s): {}",
+                    conflicts.len(),
+                    conflicts.join(", ")
+                )));
             }
         }
         let mut next = current.clone();
@@ -525,7 +725,9 @@ impl Store {
         }
         let out = self.commit(rt, ns, name, current, next, manager)?;
         if let Some(stored) = self.objects.get_mut(&key) {
-            stored.owners.retain(|p, o| o != manager || applied_leaves.contains(p));
+            stored
+                .owners
+                .retain(|p, o| o != manager || applied_leaves.contains(p));
             for l in &applied_leaves {
                 stored.owners.insert(l.clone(), manager.to_string());
             }
@@ -540,7 +742,9 @@ impl Store {
             return Err(ApiError::not_found(rt, name));
         };
         let mut body = stored.body.clone();
-        let has_finalizers = body["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        let has_finalizers = body["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
         let rv = self.next_rv();
         if has_finalizers {
             if body["metadata"].get("deletionTimestamp").is_none() {
@@ -567,7 +771,10 @@ pub fn list_body(rt: &ResourceType, version: &str, items: Vec<Value>, rv: u64) -
     let mut m = Map::new();
     m.insert("apiVersion".into(), json!(rt.api_version(version)));
     m.insert("kind".into(), json!(format!("{}List", rt.kind)));
-    m.insert("metadata".into(), json!({ "resourceVersion": rv.to_string() }));
+    m.insert(
+        "metadata".into(),
+        json!({ "resourceVersion": rv.to_string() }),
+    );
     m.insert("items".into(), Value::Array(items));
     Value::Object(m)
 }
@@ -578,8 +785,15 @@ mod tests {
 
     fn store() -> (Store, ResourceType) {
         let mut s = Store::default();
-        let rt = ResourceType::new("k0smotron.io", &["v1beta2"], "Cluster", "clusters", true).with_status();
-        s.register(ResourceType::new("", &["v1"], "Namespace", "namespaces", false));
+        let rt = ResourceType::new("k0smotron.io", &["v1beta2"], "Cluster", "clusters", true)
+            .with_status();
+        s.register(ResourceType::new(
+            "",
+            &["v1"],
+            "Namespace",
+            "namespaces",
+            false,
+        ));
         s.register(rt.clone());
         (s, rt)
     }
@@ -587,33 +801,104 @@ mod tests {
     #[test]
     fn create_sets_metadata_and_rejects_duplicates() {
         let (mut s, rt) = store();
-        let o = s.create(&rt, "default", json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}), "m").unwrap();
+        let o = s
+            .create(
+                &rt,
+                "default",
+                json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
+                "m",
+            )
+            .unwrap();
         assert_eq!(o["metadata"]["generation"], 1);
         assert!(o["metadata"]["uid"].as_str().unwrap().len() == 36);
-        assert_eq!(s.create(&rt, "default", json!({"metadata": {"name": "a"}}), "m").unwrap_err().code, 409);
-        assert_eq!(s.create(&rt, "nope", json!({"metadata": {"name": "b"}}), "m").unwrap_err().code, 404);
+        assert_eq!(
+            s.create(&rt, "default", json!({"metadata": {"name": "a"}}), "m")
+                .unwrap_err()
+                .code,
+            409
+        );
+        assert_eq!(
+            s.create(&rt, "nope", json!({"metadata": {"name": "b"}}), "m")
+                .unwrap_err()
+                .code,
+            404
+        );
     }
 
     #[test]
     fn stale_resource_version_conflicts_and_generation_tracks_spec() {
         let (mut s, rt) = store();
-        let o = s.create(&rt, "default", json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}), "m").unwrap();
+        let o = s
+            .create(
+                &rt,
+                "default",
+                json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
+                "m",
+            )
+            .unwrap();
         let mut stale = o.clone();
         stale["spec"]["replicas"] = json!(2);
-        let updated = s.update(&rt, "default", "a", stale.clone(), "m", false).unwrap();
+        let updated = s
+            .update(&rt, "default", "a", stale.clone(), "m", false)
+            .unwrap();
         assert_eq!(updated["metadata"]["generation"], 2);
-        assert_eq!(s.update(&rt, "default", "a", stale, "m", false).unwrap_err().code, 409);
-        let st = s.patch_merge(&rt, "default", "a", &json!({"status": {"ready": true}}), "ctl", true).unwrap();
-        assert_eq!(st["metadata"]["generation"], 2, "status does not bump generation");
+        assert_eq!(
+            s.update(&rt, "default", "a", stale, "m", false)
+                .unwrap_err()
+                .code,
+            409
+        );
+        let st = s
+            .patch_merge(
+                &rt,
+                "default",
+                "a",
+                &json!({"status": {"ready": true}}),
+                "ctl",
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            st["metadata"]["generation"], 2,
+            "status does not bump generation"
+        );
     }
 
     #[test]
     fn apply_removes_fields_the_manager_dropped_and_keeps_others() {
         let (mut s, rt) = store();
-        s.apply(&rt, "default", "a", json!({"metadata": {"name": "a"}, "spec": {"version": "v1", "image": "x"}}), "k0stack", true).unwrap();
-        s.patch_merge(&rt, "default", "a", &json!({"spec": {"externalAddress": "1.2.3.4"}}), "k0smotron", false).unwrap();
-        let o = s.apply(&rt, "default", "a", json!({"metadata": {"name": "a"}, "spec": {"version": "v2"}}), "k0stack", true).unwrap();
-        assert_eq!(o["spec"], json!({"version": "v2", "externalAddress": "1.2.3.4"}));
+        s.apply(
+            &rt,
+            "default",
+            "a",
+            json!({"metadata": {"name": "a"}, "spec": {"version": "v1", "image": "x"}}),
+            "k0stack",
+            true,
+        )
+        .unwrap();
+        s.patch_merge(
+            &rt,
+            "default",
+            "a",
+            &json!({"spec": {"externalAddress": "1.2.3.4"}}),
+            "k0smotron",
+            false,
+        )
+        .unwrap();
+        let o = s
+            .apply(
+                &rt,
+                "default",
+                "a",
+                json!({"metadata": {"name": "a"}, "spec": {"version": "v2"}}),
+                "k0stack",
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            o["spec"],
+            json!({"version": "v2", "externalAddress": "1.2.3.4"})
+        );
         let e = s.apply(&rt, "default", "a", json!({"metadata": {"name": "a"}, "spec": {"version": "v2", "externalAddress": "9.9.9.9"}}), "k0stack", false).unwrap_err();
         assert_eq!(e.code, 409);
     }
@@ -621,11 +906,25 @@ mod tests {
     #[test]
     fn finalizers_delay_deletion() {
         let (mut s, rt) = store();
-        s.create(&rt, "default", json!({"metadata": {"name": "a", "finalizers": ["f"]}}), "m").unwrap();
+        s.create(
+            &rt,
+            "default",
+            json!({"metadata": {"name": "a", "finalizers": ["f"]}}),
+            "m",
+        )
+        .unwrap();
         let o = s.delete(&rt, "default", "a").unwrap();
         assert!(o["metadata"]["deletionTimestamp"].is_string());
         assert!(s.get(&rt, "default", "a").is_ok());
-        s.patch_merge(&rt, "default", "a", &json!({"metadata": {"finalizers": null}}), "ctl", false).unwrap();
+        s.patch_merge(
+            &rt,
+            "default",
+            "a",
+            &json!({"metadata": {"finalizers": null}}),
+            "ctl",
+            false,
+        )
+        .unwrap();
         assert_eq!(s.get(&rt, "default", "a").unwrap_err().code, 404);
     }
 

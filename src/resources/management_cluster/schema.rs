@@ -20,7 +20,7 @@ pub fn schema() -> Schema {
                 ("id", string("`<context-or-server>/<namespace>`; hosted control planes reference it.").computed()),
                 ("namespace", string("Namespace for hosted control planes (default `kmc-system`); created when missing.").optional_computed()),
                 ("k0smotron_manifest", string("k0smotron's install YAML (e.g. `file(\"k0smotron-install.yaml\")`), applied with server-side apply and waited for (CRDs established, Deployments available). Without it, k0smotron must already be installed.")),
-                ("force_destroy", bool("Destroy even while hosted control planes exist in `namespace` (they are deleted first). Default `false`.")),
+                ("force_destroy", bool("Destroy even while hosted control planes exist in `namespace` (they are deleted first). Default `false`.").optional_computed()),
                 ("endpoint", string("API server URL of the management cluster.").computed()),
                 ("k0smotron_api_version", string("`v1beta2` (k0smotron ≥ 2.0) or `v1beta1` (k0smotron 1.x).").computed()),
                 ("kubernetes_version", string("Kubernetes version of the management cluster.").computed()),

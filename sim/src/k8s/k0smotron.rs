@@ -1,0 +1,552 @@
+//! k0smotron controller emulation: reconciles `Cluster`s (status, finalizer,
+//! `externalAddress`, `<name>-ca` / `<name>-kubeconfig` Secrets, a hosted API per cluster,
+//! rolling on version changes) and `JoinTokenRequest`s (token Secrets in the real format,
+//! revoked on delete). Works on the v1beta2 shape; objects stored as v1beta1 are converted.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::api::ApiServer;
+use super::convert;
+use super::hosted::Hosted;
+use super::store::ResourceType;
+
+pub const FINALIZER: &str = "k0smotron.io/finalizer";
+const MANAGER: &str = "k0smotron";
+
+/// Controller knobs (settable at run time).
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    /// Time from a spec change to `Available=True`.
+    pub ready_delay: Duration,
+    /// The control plane never becomes ready (image pull back-off).
+    pub never_ready: bool,
+    /// Hosted APIs refuse connections.
+    pub hosted_unreachable: bool,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            ready_delay: Duration::from_millis(500),
+            never_ready: false,
+            hosted_unreachable: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Seen {
+    generation: i64,
+    changed_at: Option<Instant>,
+    ready_generation: i64,
+}
+
+/// Shared state of the emulated operator.
+pub struct Operator {
+    pub mgmt: Arc<ApiServer>,
+    pub knobs: Mutex<Knobs>,
+    pub hosted: Mutex<BTreeMap<String, Arc<Hosted>>>,
+    seen: Mutex<BTreeMap<String, Seen>>,
+    next_ip: Mutex<u32>,
+    known_jtrs: Mutex<BTreeMap<String, String>>,
+}
+
+fn parse_go_duration(s: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() || rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let value: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        total += value
+            * match &rest[..u] {
+                "ms" => 0.001,
+                "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3600.0,
+                _ => return None,
+            };
+        rest = &rest[u..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+impl Operator {
+    pub fn new(mgmt: Arc<ApiServer>) -> Arc<Self> {
+        Arc::new(Self {
+            mgmt,
+            knobs: Mutex::new(Knobs::default()),
+            hosted: Mutex::new(BTreeMap::new()),
+            seen: Mutex::new(BTreeMap::new()),
+            next_ip: Mutex::new(1),
+            known_jtrs: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn alloc_ip(&self) -> IpAddr {
+        let mut n = self.next_ip.lock().expect("ip");
+        let v = *n;
+        *n += 1;
+        IpAddr::from([127, 20, (v / 250) as u8, (v % 250 + 1) as u8])
+    }
+
+    fn types(&self) -> Option<(ResourceType, ResourceType)> {
+        let store = self.mgmt.store.lock().expect("store");
+        Some((
+            store.find_kind("k0smotron.io", "Cluster")?,
+            store.find_kind("k0smotron.io", "JoinTokenRequest")?,
+        ))
+    }
+
+    /// Runs until aborted: reconciles on every change and every 100 ms.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let notified = self.mgmt.changed.notified();
+            self.reconcile_all().await;
+            let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+        }
+    }
+
+    async fn reconcile_all(&self) {
+        let Some((crt, jrt)) = self.types() else {
+            return;
+        };
+        let clusters = self
+            .mgmt
+            .store
+            .lock()
+            .expect("store")
+            .list(&crt, None, None);
+        let mut live = Vec::new();
+        for c in clusters {
+            let v2 = convert::k0smotron(&crt, &crt.versions[0], "v1beta2", c);
+            live.push(format!(
+                "{}/{}",
+                v2["metadata"]["namespace"].as_str().unwrap_or_default(),
+                v2["metadata"]["name"].as_str().unwrap_or_default()
+            ));
+            self.reconcile_cluster(&crt, v2).await;
+        }
+        let gone: Vec<String> = self
+            .hosted
+            .lock()
+            .expect("hosted")
+            .keys()
+            .filter(|k| !live.contains(k))
+            .cloned()
+            .collect();
+        for k in gone {
+            self.hosted.lock().expect("hosted").remove(&k);
+            self.seen.lock().expect("seen").remove(&k);
+        }
+        let unreachable = self.knobs.lock().expect("knobs").hosted_unreachable;
+        for h in self.hosted.lock().expect("hosted").values() {
+            h.set_unreachable(unreachable);
+        }
+        self.reconcile_jtrs(&jrt);
+    }
+
+    fn patch(&self, rt: &ResourceType, ns: &str, name: &str, v2_patch: Value, status: bool) {
+        let patch = if status {
+            convert::k0smotron(
+                rt,
+                "v1beta2",
+                &rt.versions[0],
+                json!({"status": v2_patch["status"].clone()}),
+            )
+        } else {
+            convert::k0smotron(rt, "v1beta2", &rt.versions[0], v2_patch)
+        };
+        let mut store = self.mgmt.store.lock().expect("store");
+        let _ = store.patch_merge(rt, ns, name, &patch, MANAGER, status);
+    }
+
+    fn put_secret(&self, ns: &str, name: &str, cluster: &str, kind_type: &str, data: Value) {
+        let mut store = self.mgmt.store.lock().expect("store");
+        let Some(rt) = store.find("", "v1", "secrets") else {
+            return;
+        };
+        let body = json!({"apiVersion": "v1", "kind": "Secret", "type": kind_type,
+            "metadata": {"name": name, "namespace": ns, "labels": {"cluster.x-k8s.io/cluster-name": cluster, "k0smotron.io/cluster": cluster}},
+            "stringData": data});
+        let body = materialize_string_data(body);
+        let _ = store.apply(&rt, ns, name, body, MANAGER, true);
+    }
+
+    async fn reconcile_cluster(&self, rt: &ResourceType, c: Value) {
+        let ns = c["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = c["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let key = format!("{ns}/{name}");
+        let knobs = self.knobs.lock().expect("knobs").clone();
+        if c["metadata"].get("deletionTimestamp").is_some() {
+            self.hosted.lock().expect("hosted").remove(&key);
+            {
+                let mut store = self.mgmt.store.lock().expect("store");
+                if let Some(srt) = store.find("", "v1", "secrets") {
+                    for s in ["kubeconfig", "ca"] {
+                        let _ = store.delete(&srt, &ns, &format!("{name}-{s}"));
+                    }
+                }
+            }
+            let finalizers: Vec<Value> = c["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f != FINALIZER)
+                .collect();
+            self.patch(
+                rt,
+                &ns,
+                &name,
+                json!({"metadata": {"finalizers": finalizers}}),
+                false,
+            );
+            return;
+        }
+        if !c["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == FINALIZER))
+        {
+            let mut f = c["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            f.push(json!(FINALIZER));
+            self.patch(
+                rt,
+                &ns,
+                &name,
+                json!({"metadata": {"finalizers": f}}),
+                false,
+            );
+        }
+        let generation = c["metadata"]["generation"].as_i64().unwrap_or(1);
+        let spec = &c["spec"];
+        let svc_type = spec["service"]["type"]
+            .as_str()
+            .unwrap_or("ClusterIP")
+            .to_string();
+        let api_port = spec["service"]["apiPort"].as_u64().unwrap_or(30443) as u16;
+        let replicas = spec["replicas"].as_i64().unwrap_or(1);
+        let (changed_at, was_ready) = {
+            let mut seen = self.seen.lock().expect("seen");
+            let s = seen.entry(key.clone()).or_default();
+            if s.generation != generation {
+                s.generation = generation;
+                s.changed_at = Some(Instant::now());
+            }
+            (
+                s.changed_at.unwrap_or_else(Instant::now),
+                s.ready_generation,
+            )
+        };
+        // The hosted API and its address exist from the first reconcile (the pods start).
+        let existing = self.hosted.lock().expect("hosted").get(&key).cloned();
+        let hosted = match existing {
+            Some(h) => h,
+            None => {
+                let ip = match spec["externalAddress"]
+                    .as_str()
+                    .and_then(|a| a.parse::<IpAddr>().ok())
+                {
+                    Some(ip) if ip.is_loopback() => ip,
+                    _ => self.alloc_ip(),
+                };
+                let port = if svc_type == "LoadBalancer" {
+                    6443
+                } else {
+                    api_port
+                };
+                let version = spec["version"]
+                    .as_str()
+                    .unwrap_or("v1.27.9-k0s.0")
+                    .replace("-k0s", "+k0s");
+                match Hosted::start(&key, ip, port, &version).await {
+                    Ok(h) => {
+                        self.hosted
+                            .lock()
+                            .expect("hosted")
+                            .insert(key.clone(), h.clone());
+                        h
+                    }
+                    Err(e) => {
+                        eprintln!("k0stack-sim: cannot start hosted API for {key}: {e}");
+                        return;
+                    }
+                }
+            }
+        };
+        let ip = hosted.addr.ip().to_string();
+        if matches!(svc_type.as_str(), "LoadBalancer" | "NodePort")
+            && spec["externalAddress"]
+                .as_str()
+                .is_none_or(|a| a.is_empty())
+        {
+            self.patch(
+                rt,
+                &ns,
+                &name,
+                json!({"spec": {"externalAddress": ip}}),
+                false,
+            );
+        }
+        let server = match svc_type.as_str() {
+            "LoadBalancer" | "NodePort" => format!(
+                "https://{}:{}",
+                spec["externalAddress"]
+                    .as_str()
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or(&ip),
+                hosted.addr.port()
+            ),
+            _ => format!("https://kmc-{name}.{ns}.svc:{api_port}"),
+        };
+        let version = spec["version"]
+            .as_str()
+            .unwrap_or("v1.27.9-k0s.0")
+            .to_string();
+        let elapsed = changed_at.elapsed();
+        if knobs.never_ready {
+            let msg = format!("0/{replicas} control plane replicas ready: Back-off pulling image \"quay.io/k0sproject/k0s:{version}\"");
+            self.set_status(
+                rt,
+                &ns,
+                &name,
+                generation,
+                replicas,
+                0,
+                false,
+                "ControlPlaneNotReady",
+                &msg,
+            );
+            return;
+        }
+        if elapsed < knobs.ready_delay {
+            let (reason, msg) = if was_ready > 0 {
+                (
+                    "ControlPlaneUpgrading",
+                    format!("rolling control plane to {version}"),
+                )
+            } else {
+                ("Provisioning", "waiting for control plane pods".to_string())
+            };
+            self.set_status(rt, &ns, &name, generation, replicas, 0, false, reason, &msg);
+            return;
+        }
+        if was_ready != generation {
+            self.put_secret(
+                &ns,
+                &format!("{name}-ca"),
+                &name,
+                "kubernetes.io/tls",
+                json!({"tls.crt": hosted.ca.cert_pem(), "tls.key": hosted.ca.key_pem()}),
+            );
+            self.put_secret(
+                &ns,
+                &format!("{name}-kubeconfig"),
+                &name,
+                "cluster.x-k8s.io/secret",
+                json!({"value": hosted.admin_kubeconfig(&name, &server)}),
+            );
+            self.set_status(
+                rt,
+                &ns,
+                &name,
+                generation,
+                replicas,
+                replicas,
+                true,
+                "Available",
+                "control plane is available",
+            );
+            self.seen
+                .lock()
+                .expect("seen")
+                .entry(key)
+                .or_default()
+                .ready_generation = generation;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn set_status(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        generation: i64,
+        replicas: i64,
+        ready: i64,
+        ok: bool,
+        reason: &str,
+        message: &str,
+    ) {
+        let cond = json!({"type": "Available", "status": if ok { "True" } else { "False" }, "reason": reason, "message": message,
+            "observedGeneration": generation, "lastTransitionTime": super::store::now_rfc3339()});
+        let status = json!({"status": {"replicas": replicas, "readyReplicas": ready, "updatedReplicas": ready,
+            "selector": format!("app=k0smotron,cluster={name}"), "conditions": [cond],
+            "deprecated": {"v1beta1": {"ready": ok, "reconciliationStatus": if ok { "Reconciliation successful".to_string() } else { message.to_string() }}}}});
+        let current = {
+            let store = self.mgmt.store.lock().expect("store");
+            store
+                .get(rt, ns, name)
+                .ok()
+                .map(|o| convert::k0smotron(rt, &rt.versions[0], "v1beta2", o))
+        };
+        if let Some(cur) = current {
+            let same = cur["status"]["conditions"][0]["status"] == cond["status"]
+                && cur["status"]["conditions"][0]["reason"] == cond["reason"]
+                && cur["status"]["conditions"][0]["observedGeneration"]
+                    == cond["observedGeneration"];
+            if same {
+                return;
+            }
+        }
+        self.patch(rt, ns, name, status, true);
+    }
+
+    fn reconcile_jtrs(&self, rt: &ResourceType) {
+        let jtrs = self.mgmt.store.lock().expect("store").list(rt, None, None);
+        let mut present = BTreeMap::new();
+        for j in jtrs {
+            let j = convert::k0smotron(rt, &rt.versions[0], "v1beta2", j);
+            let ns = j["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let name = j["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let cluster = j["spec"]["clusterName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let key = format!("{ns}/{name}");
+            present.insert(key.clone(), format!("{ns}/{cluster}"));
+            if j["metadata"].get("deletionTimestamp").is_some() {
+                continue;
+            }
+            if j["status"]["tokenID"].as_str().is_some() {
+                continue;
+            }
+            let Some(hosted) = self
+                .hosted
+                .lock()
+                .expect("hosted")
+                .get(&format!("{ns}/{cluster}"))
+                .cloned()
+            else {
+                continue;
+            };
+            let ready = self
+                .seen
+                .lock()
+                .expect("seen")
+                .get(&format!("{ns}/{cluster}"))
+                .is_some_and(|s| s.ready_generation > 0);
+            if !ready {
+                continue; // `k0s token create` runs in the control plane pod: it must be up
+            }
+            let server = {
+                let store = self.mgmt.store.lock().expect("store");
+                let crt = store.find_kind("k0smotron.io", "Cluster");
+                let c = crt.and_then(|crt| {
+                    store
+                        .get(&crt, &ns, &cluster)
+                        .ok()
+                        .map(|o| convert::k0smotron(&crt, &crt.versions[0], "v1beta2", o))
+                });
+                let addr = c
+                    .as_ref()
+                    .and_then(|c| c["spec"]["externalAddress"].as_str().map(String::from))
+                    .unwrap_or_else(|| hosted.addr.ip().to_string());
+                format!("https://{addr}:{}", hosted.addr.port())
+            };
+            let expiry = parse_go_duration(j["spec"]["expiry"].as_str().unwrap_or("0s"));
+            let (id, token) = hosted.mint_join_token(&key, &server, expiry);
+            let role = j["spec"]["role"].as_str().unwrap_or("worker").to_string();
+            {
+                let mut store = self.mgmt.store.lock().expect("store");
+                if let Some(srt) = store.find("", "v1", "secrets") {
+                    let uid = j["metadata"]["uid"].clone();
+                    let body = materialize_string_data(
+                        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                        "metadata": {"name": name, "namespace": ns,
+                            "labels": {"k0smotron.io/cluster": format!("{cluster}.{ns}"), "k0smotron.io/role": role, "k0smotron.io/token-request": name},
+                            "ownerReferences": [{"apiVersion": format!("k0smotron.io/{}", rt.versions[0]), "kind": "JoinTokenRequest", "name": name, "uid": uid, "controller": true}]},
+                        "stringData": {"token": token}}),
+                    );
+                    let _ = store.apply(&srt, &ns, &name, body, MANAGER, true);
+                }
+            }
+            let status = json!({"status": {"tokenID": id, "conditions": [{"type": "JoinTokenSecretCreated", "status": "True", "reason": "Created", "lastTransitionTime": super::store::now_rfc3339()}]}});
+            self.patch(rt, &ns, &name, status, true);
+        }
+        let mut known = self.known_jtrs.lock().expect("jtrs");
+        for (key, cluster) in known.iter() {
+            if !present.contains_key(key) {
+                if let Some(h) = self.hosted.lock().expect("hosted").get(cluster) {
+                    h.revoke(key);
+                }
+                // Owned token Secret goes with its JTR (garbage collection).
+                let (ns, name) = key.split_once('/').unwrap_or_default();
+                let mut store = self.mgmt.store.lock().expect("store");
+                if let Some(srt) = store.find("", "v1", "secrets") {
+                    let _ = store.delete(&srt, ns, name);
+                }
+            }
+        }
+        *known = present;
+    }
+}
+
+/// Turns `stringData` into base64 `data`, as the apiserver does on write.
+pub fn materialize_string_data(mut body: Value) -> Value {
+    use base64::Engine;
+    if let Some(sd) = body.get("stringData").and_then(Value::as_object).cloned() {
+        let data = body["data"].as_object().cloned().unwrap_or_default();
+        let mut data = data;
+        for (k, v) in sd {
+            data.insert(
+                k,
+                json!(base64::engine::general_purpose::STANDARD
+                    .encode(v.as_str().unwrap_or_default())),
+            );
+        }
+        body["data"] = Value::Object(data);
+        body.as_object_mut().expect("object").remove("stringData");
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_string_data() {
+        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+        let b = materialize_string_data(json!({"stringData": {"a": "b"}}));
+        assert_eq!(b, json!({"data": {"a": "Yg=="}}));
+    }
+}
