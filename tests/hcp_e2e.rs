@@ -8,6 +8,8 @@ use std::time::Duration;
 use k0stack_sim::k8s::K8sOptions;
 use support::{required_providers, MgmtSim, TfDir};
 
+const NO_EXTRA: &str = "";
+
 fn config(version: &str, extra: &str) -> String {
     format!(
         r#"{}
@@ -103,6 +105,11 @@ fn lifecycle(versions: &[&str], expected_api: &str) {
         client.apiserver_version().await.unwrap().git_version
     });
     assert!(hosted_nodes.starts_with("v1.32.6"), "{hosted_nodes}");
+    // And the real kubectl with the kubeconfig output.
+    let kc_path = tf.write("dev.kubeconfig", kubeconfig);
+    let (ok, stdout, stderr) = support::kubectl(&kc_path, &["get", "namespaces", "-o", "name"]);
+    assert!(ok, "kubectl against the hosted cluster failed: {stderr}");
+    assert!(stdout.contains("namespace/kube-system"), "{stdout}");
 
     // Nothing to do on a second plan.
     let plan = tf.plan_exit_code();

@@ -143,9 +143,11 @@ impl TfOutput {
 
     #[track_caller]
     pub fn assert_contains(&self, needle: &str) -> &Self {
+        // Terraform wraps long lines: compare with whitespace runs squashed.
         let all = self.all();
+        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            all.contains(needle),
+            squash(&all).contains(&squash(needle)),
             "expected {needle:?} in the output of terraform {:?}:\n{all}",
             self.args
         );
@@ -309,4 +311,36 @@ impl Drop for MgmtSim {
         // Stop the simulator's tasks inside their runtime, then the runtime itself.
         let _g = self.rt.enter();
     }
+}
+
+/// The kubectl to drive: `KUBECTL` or `<repo>/.tools/kubectl` (`make tools`).
+pub fn kubectl_bin() -> PathBuf {
+    let path = std::env::var_os("KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools/kubectl"));
+    assert!(
+        path.exists(),
+        "kubectl not found at {}: run `make tools` (or set KUBECTL)",
+        path.display()
+    );
+    path
+}
+
+/// Runs `kubectl --kubeconfig <kubeconfig> <args>`; returns (success, stdout, stderr).
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(kubectl_bin())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", kubeconfig.parent().unwrap_or(Path::new("/tmp")))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kubectl");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

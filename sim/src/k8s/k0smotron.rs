@@ -52,7 +52,7 @@ pub struct Operator {
     pub knobs: Mutex<Knobs>,
     pub hosted: Mutex<BTreeMap<String, Arc<Hosted>>>,
     seen: Mutex<BTreeMap<String, Seen>>,
-    next_ip: Mutex<u32>,
+
     known_jtrs: Mutex<BTreeMap<String, String>>,
 }
 
@@ -89,16 +89,48 @@ impl Operator {
             knobs: Mutex::new(Knobs::default()),
             hosted: Mutex::new(BTreeMap::new()),
             seen: Mutex::new(BTreeMap::new()),
-            next_ip: Mutex::new(1),
+
             known_jtrs: Mutex::new(BTreeMap::new()),
         })
     }
 
+    /// A fresh address in 127.20.0.0/16. One counter per process, starting at a
+    /// process-dependent offset, so simulators in parallel tests (or a demo running beside
+    /// the tests) do not collide; `start_hosted` also skips addresses in use.
     fn alloc_ip(&self) -> IpAddr {
-        let mut n = self.next_ip.lock().expect("ip");
-        let v = *n;
-        *n += 1;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+        let _ = NEXT.compare_exchange(
+            u32::MAX,
+            (std::process::id() % 200) * 250,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        let v = NEXT.fetch_add(1, Ordering::SeqCst) % 62_500;
+
         IpAddr::from([127, 20, (v / 250) as u8, (v % 250 + 1) as u8])
+    }
+
+    /// Starts a hosted API, moving to the next address while one is taken.
+    async fn start_hosted(
+        &self,
+        key: &str,
+        preferred: Option<IpAddr>,
+        port: u16,
+        version: &str,
+    ) -> anyhow::Result<Arc<Hosted>> {
+        let mut ip = preferred.unwrap_or_else(|| self.alloc_ip());
+        let mut last = None;
+        for _ in 0..50 {
+            match Hosted::start(key, ip, port, version).await {
+                Ok(h) => return Ok(h),
+                Err(e) => {
+                    last = Some(e);
+                    ip = self.alloc_ip();
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no address")))
     }
 
     fn types(&self) -> Option<(ResourceType, ResourceType)> {
@@ -131,11 +163,12 @@ impl Operator {
         let mut live = Vec::new();
         for c in clusters {
             let v2 = convert::k0smotron(&crt, &crt.versions[0], "v1beta2", c);
-            live.push(format!(
-                "{}/{}",
-                v2["metadata"]["namespace"].as_str().unwrap_or_default(),
-                v2["metadata"]["name"].as_str().unwrap_or_default()
-            ));
+            live.push(
+                v2["metadata"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
             self.reconcile_cluster(&crt, v2).await;
         }
         let gone: Vec<String> = self
@@ -194,9 +227,15 @@ impl Operator {
             .unwrap_or_default()
             .to_string();
         let key = format!("{ns}/{name}");
+        // Per-object state is keyed by uid: a Cluster deleted and created again under the
+        // same name is a new object (new CA, new status).
+        let uid = c["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let knobs = self.knobs.lock().expect("knobs").clone();
         if c["metadata"].get("deletionTimestamp").is_some() {
-            self.hosted.lock().expect("hosted").remove(&key);
+            self.hosted.lock().expect("hosted").remove(&uid);
             {
                 let mut store = self.mgmt.store.lock().expect("store");
                 if let Some(srt) = store.find("", "v1", "secrets") {
@@ -248,7 +287,7 @@ impl Operator {
         let replicas = spec["replicas"].as_i64().unwrap_or(1);
         let (changed_at, was_ready) = {
             let mut seen = self.seen.lock().expect("seen");
-            let s = seen.entry(key.clone()).or_default();
+            let s = seen.entry(uid.clone()).or_default();
             if s.generation != generation {
                 s.generation = generation;
                 s.changed_at = Some(Instant::now());
@@ -259,17 +298,14 @@ impl Operator {
             )
         };
         // The hosted API and its address exist from the first reconcile (the pods start).
-        let existing = self.hosted.lock().expect("hosted").get(&key).cloned();
+        let existing = self.hosted.lock().expect("hosted").get(&uid).cloned();
         let hosted = match existing {
             Some(h) => h,
             None => {
-                let ip = match spec["externalAddress"]
+                let preferred = spec["externalAddress"]
                     .as_str()
                     .and_then(|a| a.parse::<IpAddr>().ok())
-                {
-                    Some(ip) if ip.is_loopback() => ip,
-                    _ => self.alloc_ip(),
-                };
+                    .filter(|ip| ip.is_loopback());
                 let port = if svc_type == "LoadBalancer" {
                     6443
                 } else {
@@ -279,12 +315,12 @@ impl Operator {
                     .as_str()
                     .unwrap_or("v1.27.9-k0s.0")
                     .replace("-k0s", "+k0s");
-                match Hosted::start(&key, ip, port, &version).await {
+                match self.start_hosted(&key, preferred, port, &version).await {
                     Ok(h) => {
                         self.hosted
                             .lock()
                             .expect("hosted")
-                            .insert(key.clone(), h.clone());
+                            .insert(uid.clone(), h.clone());
                         h
                     }
                     Err(e) => {
@@ -380,7 +416,7 @@ impl Operator {
             self.seen
                 .lock()
                 .expect("seen")
-                .entry(key)
+                .entry(uid)
                 .or_default()
                 .ready_generation = generation;
         }
@@ -423,6 +459,20 @@ impl Operator {
         self.patch(rt, ns, name, status, true);
     }
 
+    fn cluster_uid(&self, ns: &str, name: &str) -> Option<String> {
+        let store = self.mgmt.store.lock().expect("store");
+        let crt = store.find_kind("k0smotron.io", "Cluster")?;
+        store.get(&crt, ns, name).ok()?["metadata"]["uid"]
+            .as_str()
+            .map(String::from)
+    }
+
+    /// The hosted cluster of `ns/name`, if it runs.
+    pub fn hosted_for(&self, ns: &str, name: &str) -> Option<Arc<Hosted>> {
+        let uid = self.cluster_uid(ns, name)?;
+        self.hosted.lock().expect("hosted").get(&uid).cloned()
+    }
+
     fn reconcile_jtrs(&self, rt: &ResourceType) {
         let jtrs = self.mgmt.store.lock().expect("store").list(rt, None, None);
         let mut present = BTreeMap::new();
@@ -441,18 +491,23 @@ impl Operator {
                 .unwrap_or_default()
                 .to_string();
             let key = format!("{ns}/{name}");
-            present.insert(key.clone(), format!("{ns}/{cluster}"));
+            if let Some(u) = self.cluster_uid(&ns, &cluster) {
+                present.insert(key.clone(), u);
+            }
             if j["metadata"].get("deletionTimestamp").is_some() {
                 continue;
             }
             if j["status"]["tokenID"].as_str().is_some() {
                 continue;
             }
+            let Some(cluster_uid) = self.cluster_uid(&ns, &cluster) else {
+                continue;
+            };
             let Some(hosted) = self
                 .hosted
                 .lock()
                 .expect("hosted")
-                .get(&format!("{ns}/{cluster}"))
+                .get(&cluster_uid)
                 .cloned()
             else {
                 continue;
@@ -461,7 +516,7 @@ impl Operator {
                 .seen
                 .lock()
                 .expect("seen")
-                .get(&format!("{ns}/{cluster}"))
+                .get(&cluster_uid)
                 .is_some_and(|s| s.ready_generation > 0);
             if !ready {
                 continue; // `k0s token create` runs in the control plane pod: it must be up

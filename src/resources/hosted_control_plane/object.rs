@@ -198,6 +198,8 @@ pub struct Observed {
     pub konnectivity_port: Option<i64>,
     pub external_address: Option<String>,
     pub storage_type: Option<String>,
+    /// Whether the spec names its storage (v1beta2 `storage`, v1beta1 `etcd`/kine fields).
+    pub storage_explicit: bool,
     pub control_plane_flags: Vec<String>,
     pub deleting: bool,
     pub ready: bool,
@@ -235,6 +237,12 @@ pub fn observe(obj: &Value, api: Api) -> Observed {
         konnectivity_port: spec["service"]["konnectivityPort"].as_i64(),
         external_address: s(&spec["externalAddress"]).filter(|a| !a.is_empty()),
         storage_type,
+        storage_explicit: match api {
+            Api::V1beta2 => spec.get("storage").is_some_and(|v| !v.is_null()),
+            Api::V1beta1 => ["etcd", "kineDataSourceURL", "kineDataSourceSecretName"]
+                .iter()
+                .any(|k| spec.get(*k).is_some_and(|v| !v.is_null())),
+        },
         control_plane_flags: spec[flags_key]
             .as_array()
             .map(|a| {

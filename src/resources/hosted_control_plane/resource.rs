@@ -168,6 +168,58 @@ fn absorb_drift(s: &mut State, obs: &object::Observed) {
     }
 }
 
+/// After an import, fills the arguments from the live object so that a configuration
+/// matching it plans nothing.
+fn adopt_live(s: &mut State, obs: &object::Observed) {
+    set(&mut s.k0s_version, obs.version.clone());
+    s.replicas = Value::Value(obs.replicas.unwrap_or(1));
+    if obs
+        .image
+        .as_deref()
+        .is_some_and(|i| i != "quay.io/k0sproject/k0s")
+    {
+        set(&mut s.image, obs.image.clone());
+    }
+    let default_service = obs.service_type.as_deref().unwrap_or("ClusterIP") == "ClusterIP"
+        && obs.api_port.unwrap_or(DEFAULT_API_PORT as i64) == DEFAULT_API_PORT as i64
+        && obs
+            .konnectivity_port
+            .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64)
+            == DEFAULT_KONNECTIVITY_PORT as i64;
+    if !default_service {
+        s.service = Value::Value(ServiceBlock {
+            kind: Value::Value(
+                obs.service_type
+                    .clone()
+                    .unwrap_or_else(|| "ClusterIP".into())
+                    .into(),
+            ),
+            api_port: Value::Value(obs.api_port.unwrap_or(DEFAULT_API_PORT as i64)),
+            konnectivity_port: Value::Value(
+                obs.konnectivity_port
+                    .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64),
+            ),
+        });
+    }
+    if let Some(t) = &obs.storage_type {
+        if obs.storage_explicit {
+            s.storage = Value::Value(StorageBlock {
+                kind: Value::Value(t.clone().into()),
+                ..Default::default()
+            });
+        }
+    }
+    if !obs.control_plane_flags.is_empty() {
+        s.control_plane_flags = Value::Value(
+            obs.control_plane_flags
+                .iter()
+                .map(|f| Value::Value(f.clone().into()))
+                .collect(),
+        );
+    }
+    s.wait_for_ready = Value::Value(true);
+}
+
 impl HostedControlPlane {
     /// Create or update: apply the objects, wait for readiness, record the outputs. On any
     /// failure after the Cluster exists, the returned state still records it (Terraform
@@ -348,6 +400,9 @@ impl Resource for HostedControlPlane {
             return None;
         }
         let mut s = state;
+        if s.k0s_version.is_null() {
+            adopt_live(&mut s, &obs); // just imported: the live object is the whole truth
+        }
         absorb_drift(&mut s, &obs);
         if s.management_cluster_id.is_null() {
             if let Ok(k) = clients.kube() {
