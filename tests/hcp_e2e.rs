@@ -8,7 +8,6 @@ use std::time::Duration;
 use k0stack_sim::k8s::K8sOptions;
 use support::{required_providers, MgmtSim, TfDir};
 
-const NO_EXTRA: &str = "";
 
 fn config(version: &str, extra: &str) -> String {
     format!(
@@ -144,7 +143,17 @@ fn lifecycle(versions: &[&str], expected_api: &str) {
             .unwrap();
         store.delete(&rt, "kmc-system", "dev").unwrap();
     }
-    std::thread::sleep(Duration::from_millis(400)); // the operator removes its finalizer
+    // The operator removes its finalizer; wait until the object is really gone.
+    for _ in 0..200 {
+        if !sim
+            .list("k0smotron.io", expected_api, "clusters")
+            .iter()
+            .any(|c| c["metadata"]["name"] == "dev")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let plan = tf.plan_exit_code();
     assert_eq!(plan.code, Some(2), "{}", plan.all());
     plan.assert_contains("k0stack_hosted_control_plane.dev will be created");
