@@ -33,6 +33,14 @@ pub struct EventBus {
     tx: broadcast::Sender<VmEvent>,
 }
 
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus")
+            .field("subscribers", &self.tx.receiver_count())
+            .finish()
+    }
+}
+
 impl Default for EventBus {
     fn default() -> Self {
         let (tx, _) = broadcast::channel(4096);

@@ -5,6 +5,7 @@ pub mod api;
 pub mod controllers;
 pub mod convert;
 pub mod hosted;
+pub mod join;
 pub mod k0smotron;
 pub mod store;
 pub mod tls;
@@ -32,6 +33,10 @@ pub struct K8sOptions {
     pub addr: SocketAddr,
     /// Nodes of the management cluster.
     pub nodes: usize,
+    /// Where simulated servers announce themselves (workers join from their user_data).
+    pub bus: crate::events::EventBus,
+    /// Time from a server becoming ACTIVE to its Node being Ready.
+    pub join_latency: Duration,
 }
 
 impl Default for K8sOptions {
@@ -42,6 +47,8 @@ impl Default for K8sOptions {
             git_version: "v1.32.6+k0s".into(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             nodes: 3,
+            bus: crate::events::EventBus::default(),
+            join_latency: Duration::from_millis(200),
         }
     }
 }
@@ -50,6 +57,7 @@ impl Default for K8sOptions {
 pub struct K8sSim {
     pub api: Arc<ApiServer>,
     pub operator: Arc<Operator>,
+    pub joiner: Arc<join::Joiner>,
     pub url: String,
     pub ca_pem: String,
     pub token: String,
@@ -114,14 +122,17 @@ impl K8sSim {
         let (addr, serve_task) = api::serve(api.clone(), opts.addr, cfg).await?;
         let operator = Operator::new(api.clone());
         operator.knobs.lock().expect("knobs").ready_delay = opts.ready_delay;
+        let joiner = join::Joiner::new(operator.clone(), opts.join_latency);
         let tasks = vec![
             serve_task,
             tokio::spawn(operator.clone().run()),
             tokio::spawn(controllers::run(api.clone())),
+            tokio::spawn(joiner.clone().run(opts.bus.clone())),
         ];
         Ok(Self {
             api,
             operator,
+            joiner,
             url: format!("https://{addr}"),
             ca_pem: ca.cert_pem(),
             token,

@@ -1,0 +1,341 @@
+//! Workers joining hosted clusters: when a simulated server becomes ACTIVE, its user_data is
+//! read the way cloud-init would (`write_files` + `runcmd`); a valid, unexpired, unrevoked
+//! k0s join token plus a `k0s install worker` command registers a Node after a join latency.
+//! A server that goes away leaves its Node NotReady. Refusals are logged and kept in
+//! [`Joiner::failures`] so tests and users can see why a node never appeared.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::k0smotron::Operator;
+use crate::events::{EventBus, VmEvent, VmInfo};
+
+/// What a worker's user_data asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JoinRequest {
+    pub join_token: String,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<String>,
+    pub kubelet_extra_args: Option<String>,
+}
+
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    if s.len() >= 2
+        && ((s.starts_with('\'') && s.ends_with('\'')) || (s.starts_with('"') && s.ends_with('"')))
+    {
+        s[1..s.len() - 1].replace(r"'\''", "'")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The value of `--flag=value` in a shell command line (quotes removed).
+fn flag(cmd: &str, name: &str) -> Option<String> {
+    let start = cmd.find(&format!("--{name}="))? + name.len() + 3;
+    let rest = &cmd[start..];
+    let value = if rest.starts_with('\'') {
+        // Single-quoted, possibly with '\'' escapes.
+        let mut out = String::new();
+        let mut chars = rest[1..].char_indices();
+        let body = &rest[1..];
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            if c == '\'' {
+                if body[i..].starts_with(r"'\''") {
+                    out.push('\'');
+                    chars.nth(2);
+                    continue;
+                }
+                end = i;
+                break;
+            }
+            out.push(c);
+        }
+        let _ = end;
+        return Some(out);
+    } else {
+        rest.split_whitespace().next().unwrap_or_default()
+    };
+    Some(unquote(value))
+}
+
+/// Reads user_data as cloud-init would; the error says why no join would happen.
+pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
+    if !text.starts_with("#cloud-config") {
+        return Err("user_data is not a #cloud-config document".into());
+    }
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| format!("user_data is not valid YAML: {e}"))?;
+    let token_path = "/etc/k0s.token";
+    let runcmd: Vec<String> = doc["runcmd"]
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .map(|c| match c {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    serde_yaml::Value::Sequence(parts) => parts
+                        .iter()
+                        .filter_map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    _ => String::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let install = runcmd
+        .iter()
+        .find(|c| c.contains("k0s install worker"))
+        .ok_or("no `k0s install worker` command in runcmd")?;
+    let token_file = flag(install, "token-file").unwrap_or_else(|| token_path.into());
+    let file = doc["write_files"]
+        .as_sequence()
+        .and_then(|files| {
+            files
+                .iter()
+                .find(|f| f["path"].as_str() == Some(token_file.as_str()))
+        })
+        .ok_or_else(|| format!("no write_files entry for {token_file}"))?;
+    let mut content = file["content"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if matches!(file["encoding"].as_str(), Some("b64" | "base64")) {
+        content = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(&content)
+                .map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?
+        .trim()
+        .to_string();
+    }
+    let labels = flag(install, "labels")
+        .map(|l| {
+            l.split(',')
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let taints = flag(install, "taints")
+        .map(|t| {
+            t.split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(JoinRequest {
+        join_token: content,
+        labels,
+        taints,
+        kubelet_extra_args: flag(install, "kubelet-extra-args"),
+    })
+}
+
+/// Decodes a k0s join token: base64(gzip(kubeconfig)) → (server, bootstrap token).
+pub fn decode_join_token(token: &str) -> Result<(String, String), String> {
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| "join token is not base64".to_string())?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut text)
+        .map_err(|_| "join token is not gzip".to_string())?;
+    let kc: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|_| "join token does not hold a kubeconfig".to_string())?;
+    let server = kc["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .ok_or("join token kubeconfig has no server")?
+        .to_string();
+    let bootstrap = kc["users"][0]["user"]["token"]
+        .as_str()
+        .ok_or("join token kubeconfig has no bootstrap token")?
+        .to_string();
+    Ok((server, bootstrap))
+}
+
+/// A `key=value:Effect` taint as a Node taint.
+fn taint_json(t: &str) -> Value {
+    let (kv, effect) = t.rsplit_once(':').unwrap_or((t, "NoSchedule"));
+    match kv.split_once('=') {
+        Some((k, v)) => json!({"key": k, "value": v, "effect": effect}),
+        None => json!({"key": kv, "effect": effect}),
+    }
+}
+
+/// Joins VMs to hosted clusters.
+pub struct Joiner {
+    pub operator: Arc<Operator>,
+    pub join_latency: Mutex<Duration>,
+    /// `server id: reason` of every refused join.
+    pub failures: Mutex<Vec<String>>,
+}
+
+impl Joiner {
+    pub fn new(operator: Arc<Operator>, join_latency: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            operator,
+            join_latency: Mutex::new(join_latency),
+            failures: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs until aborted.
+    pub async fn run(self: Arc<Self>, bus: EventBus) {
+        let mut rx = bus.subscribe();
+        loop {
+            match rx.recv().await {
+                Ok(VmEvent::Active(vm)) => {
+                    let me = self.clone();
+                    tokio::spawn(async move { me.join(vm).await });
+                }
+                Ok(VmEvent::Gone { server_id }) => self.gone(&server_id),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn refuse(&self, vm: &VmInfo, reason: String) {
+        eprintln!(
+            "k0stack-sim: server {} ({}) did not join: {reason}",
+            vm.name, vm.server_id
+        );
+        self.failures
+            .lock()
+            .expect("failures")
+            .push(format!("{}: {reason}", vm.server_id));
+    }
+
+    async fn join(&self, vm: VmInfo) {
+        let req = match vm.user_data.as_deref().map(parse_user_data) {
+            None => return self.refuse(&vm, "no user_data".into()),
+            Some(Err(e)) => return self.refuse(&vm, e),
+            Some(Ok(r)) => r,
+        };
+        let (_server, bootstrap) = match decode_join_token(&req.join_token) {
+            Ok(x) => x,
+            Err(e) => return self.refuse(&vm, e),
+        };
+        let hosted = self
+            .operator
+            .hosted
+            .lock()
+            .expect("hosted")
+            .values()
+            .find(|h| h.tokens.lock().expect("tokens").contains_key(&bootstrap))
+            .cloned();
+        let Some(hosted) = hosted else {
+            return self.refuse(
+                &vm,
+                "the bootstrap token is not known to any hosted control plane".into(),
+            );
+        };
+        if let Some(problem) = hosted.token_problem(&bootstrap) {
+            return self.refuse(&vm, problem);
+        }
+        let latency = *self.join_latency.lock().expect("latency");
+        tokio::time::sleep(latency).await;
+        let mut labels = json!({"kubernetes.io/hostname": vm.name, "kubernetes.io/os": "linux", "node.k0sproject.io/role": "worker", "node.kubernetes.io/instance-type": vm.flavor});
+        for (k, v) in &req.labels {
+            labels[k] = json!(v);
+        }
+        let taints: Vec<Value> = req.taints.iter().map(|t| taint_json(t)).collect();
+        let node = json!({"metadata": {"name": vm.name, "labels": labels},
+            "spec": {"providerID": format!("openstack:///{}", vm.server_id), "taints": taints},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}],
+                "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.name}],
+                "nodeInfo": {"kubeletVersion": hosted.api.git_version, "operatingSystem": "linux", "architecture": "amd64"}}});
+        let mut store = hosted.api.store.lock().expect("store");
+        let rt = store.find("", "v1", "nodes").expect("nodes");
+        if store.get(&rt, "", &vm.name).is_ok() {
+            let _ = store.patch_merge(
+                &rt,
+                "",
+                &vm.name,
+                &json!({"status": node["status"].clone()}),
+                "kubelet",
+                true,
+            );
+        } else if let Err(e) = store.create(&rt, "", node, "kubelet") {
+            drop(store);
+            return self.refuse(&vm, e.message);
+        }
+        drop(store);
+        hosted.api.changed.notify_waiters();
+    }
+
+    fn gone(&self, server_id: &str) {
+        let provider_id = format!("openstack:///{server_id}");
+        for h in self.operator.hosted.lock().expect("hosted").values() {
+            let mut store = h.api.store.lock().expect("store");
+            let Some(rt) = store.find("", "v1", "nodes") else {
+                continue;
+            };
+            for n in store.list(&rt, None, None) {
+                if n["spec"]["providerID"] == provider_id.as_str() {
+                    let name = n["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let status = json!({"status": {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status."}]}});
+                    let _ = store.patch_merge(
+                        &rt,
+                        "",
+                        &name,
+                        &status,
+                        "node-lifecycle-controller",
+                        true,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UD: &str = "#cloud-config\nwrite_files:\n- path: /etc/k0s.token\n  permissions: '0600'\n  content: TOKEN\nruncmd:\n- curl -sSfL https://get.k0s.sh | K0S_VERSION='v1.32.6+k0s.0' sh\n- k0s install worker --token-file /etc/k0s.token --labels='pool=gpu,tier=a' --taints='nvidia.com/gpu=true:NoSchedule' --kubelet-extra-args='--max-pods=50 --v=2'\n- k0s start\n";
+
+    #[test]
+    fn reads_cloud_config_like_cloud_init() {
+        let r = parse_user_data(UD).unwrap();
+        assert_eq!(r.join_token, "TOKEN");
+        assert_eq!(r.labels.get("pool").map(String::as_str), Some("gpu"));
+        assert_eq!(r.taints, vec!["nvidia.com/gpu=true:NoSchedule"]);
+        assert_eq!(r.kubelet_extra_args.as_deref(), Some("--max-pods=50 --v=2"));
+        assert_eq!(
+            taint_json(&r.taints[0]),
+            json!({"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"})
+        );
+    }
+
+    #[test]
+    fn says_why_it_would_not_join() {
+        assert!(parse_user_data("#!/bin/sh\nk0s install worker")
+            .unwrap_err()
+            .contains("#cloud-config"));
+        assert!(parse_user_data("#cloud-config\nruncmd: [echo]\n")
+            .unwrap_err()
+            .contains("k0s install worker"));
+        assert!(parse_user_data(
+            "#cloud-config\nruncmd: ['k0s install worker --token-file /etc/k0s.token']\n"
+        )
+        .unwrap_err()
+        .contains("write_files"));
+        assert!(decode_join_token("not-base64!").is_err());
+    }
+}
