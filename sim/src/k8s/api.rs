@@ -364,7 +364,7 @@ fn groups_body(store: &Store) -> Value {
     let groups: Vec<Value> = groups
         .into_iter()
         .map(|(g, mut vs)| {
-            vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+            vs.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
             let versions: Vec<Value> = vs
                 .iter()
                 .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
@@ -585,7 +585,7 @@ mod tests {
     #[test]
     fn version_priority_prefers_ga_then_newest_beta() {
         let mut v = vec!["v1beta1", "v1", "v1beta2", "v1alpha1"];
-        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        v.sort_by_key(|x| std::cmp::Reverse(version_priority(x)));
         assert_eq!(v, vec!["v1", "v1beta2", "v1beta1", "v1alpha1"]);
     }
 }

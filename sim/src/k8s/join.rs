@@ -39,30 +39,25 @@ fn unquote(s: &str) -> String {
 fn flag(cmd: &str, name: &str) -> Option<String> {
     let start = cmd.find(&format!("--{name}="))? + name.len() + 3;
     let rest = &cmd[start..];
-    let value = if rest.starts_with('\'') {
-        // Single-quoted, possibly with '\'' escapes.
+    if let Some(quoted) = rest.strip_prefix('\'') {
+        // Single-quoted; `'\''` is an escaped quote inside.
         let mut out = String::new();
-        let mut chars = rest[1..].char_indices();
-        let body = &rest[1..];
-        let mut end = body.len();
-        while let Some((i, c)) = chars.next() {
-            if c == '\'' {
-                if body[i..].starts_with(r"'\''") {
-                    out.push('\'');
-                    chars.nth(2);
-                    continue;
-                }
-                end = i;
+        let mut i = 0;
+        while i < quoted.len() {
+            if quoted[i..].starts_with(r"'\''") {
+                out.push('\'');
+                i += 4;
+            } else if quoted[i..].starts_with('\'') {
                 break;
+            } else {
+                let c = quoted[i..].chars().next()?;
+                out.push(c);
+                i += c.len_utf8();
             }
-            out.push(c);
         }
-        let _ = end;
         return Some(out);
-    } else {
-        rest.split_whitespace().next().unwrap_or_default()
-    };
-    Some(unquote(value))
+    }
+    Some(unquote(rest.split_whitespace().next().unwrap_or_default()))
 }
 
 /// Reads user_data as cloud-init would; the error says why no join would happen.

@@ -68,7 +68,7 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         if known(v).is_some_and(|x| x.trim().is_empty()) {
             p.push(
                 &[attr],
-                &format!("Empty {attr}"),
+                format!("Empty {attr}"),
                 format!("{attr} must name a {attr} (name or id)."),
             );
         }
