@@ -8,7 +8,6 @@ use std::time::Duration;
 use k0stack_sim::k8s::K8sOptions;
 use support::{required_providers, MgmtSim, TfDir};
 
-
 fn config(version: &str, extra: &str) -> String {
     format!(
         r#"{}
