@@ -1,6 +1,9 @@
-//! Kubernetes: the management-cluster connection (and, in later modules, the typed
-//! k0smotron API and hosted-cluster access).
+//! Kubernetes: the management-cluster connection, and access to hosted (workload)
+//! clusters. The k0smotron objects live with the resources that own them
+//! (`resources::hosted_control_plane::object`), the management-cluster calls in
+//! `resources::kube_io`.
 
 pub mod config;
+pub mod workload;
 
 pub use config::{KubeSettings, KubeSource};

@@ -493,7 +493,10 @@ fn rest(
     let status_only = t.sub.as_deref() == Some("status");
     let result: Result<(u16, Value), ApiError> = match (method.clone(), t.name.is_some()) {
         (Method::GET, false) => {
-            let items = store.list(&rt, t.namespace.as_deref(), query.get("labelSelector").map(String::as_str));
+            let mut items = store.list(&rt, t.namespace.as_deref(), query.get("labelSelector").map(String::as_str));
+            if let Some(fs) = query.get("fieldSelector") {
+                items.retain(|o| super::store::field_selector_matches(fs, o));
+            }
             let items: Vec<Value> = items.into_iter().map(out).collect();
             Ok((200, list_body(&rt, &t.version, items, store.resource_version())))
         }
@@ -504,7 +507,7 @@ fn rest(
             }
             store.create(&rt, &ns, into(b), &manager).map(|o| (201, out(o)))
         }),
-        (Method::POST, true) if t.sub.as_deref() == Some("eviction") => Err(ApiError { code: 501, reason: "NotImplemented", message: "evictions are served by hosted clusters".into() }),
+        (Method::POST, true) if t.sub.as_deref() == Some("eviction") && rt.plural == "pods" => evict(&mut store, &ns, &name),
         (Method::PUT, true) => parse_body(content_type, body).and_then(|b| store.update(&rt, &ns, &name, into(b), &manager, status_only).map(|o| (200, out(o)))),
         (Method::PATCH, true) => parse_body(content_type, body).and_then(|b| {
             if content_type.starts_with("application/apply-patch") {
@@ -536,6 +539,51 @@ fn rest(
         Ok((code, v)) => json_response(code, &v),
         Err(e) => error_response(&e, &rt.kind, &name),
     }
+}
+
+/// The Eviction API: deletes the pod unless a PodDisruptionBudget forbids it (429, as the
+/// real apiserver answers).
+fn evict(store: &mut super::store::Store, ns: &str, name: &str) -> Result<(u16, Value), ApiError> {
+    let pods_rt = store.find("", "v1", "pods").expect("pods");
+    let pod = store.get(&pods_rt, ns, name)?;
+    if let Some(pdb_rt) = store.find("policy", "v1", "poddisruptionbudgets") {
+        let pods = store.list(&pods_rt, Some(ns), None);
+        for pdb in store.list(&pdb_rt, Some(ns), None) {
+            let sel = &pdb["spec"]["selector"]["matchLabels"];
+            let matches = |p: &Value| {
+                sel.as_object()
+                    .is_some_and(|m| m.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v))
+            };
+            if !matches(&pod) {
+                continue;
+            }
+            let expected = pods.iter().filter(|p| matches(p)).count() as i64;
+            let healthy = pods
+                .iter()
+                .filter(|p| {
+                    matches(p)
+                        && p["metadata"].get("deletionTimestamp").is_none()
+                        && p["status"]["phase"] != "Failed"
+                })
+                .count() as i64;
+            let allowed = if let Some(min) = pdb["spec"]["minAvailable"].as_i64() {
+                healthy - min
+            } else if let Some(max) = pdb["spec"]["maxUnavailable"].as_i64() {
+                max - (expected - healthy)
+            } else {
+                1
+            };
+            if allowed <= 0 {
+                let pdb_name = pdb["metadata"]["name"].as_str().unwrap_or_default();
+                return Err(ApiError { code: 429, reason: "TooManyRequests", message: format!("Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {pdb_name} needs {} healthy pods and has {healthy} currently", pdb["spec"]["minAvailable"].as_i64().unwrap_or(expected - pdb["spec"]["maxUnavailable"].as_i64().unwrap_or(0))) });
+            }
+        }
+    }
+    store.delete(&pods_rt, ns, name)?;
+    Ok((
+        201,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    ))
 }
 
 /// A merge patch written against a served version, converted field by field.

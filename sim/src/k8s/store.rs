@@ -327,6 +327,29 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiError> {
 }
 
 /// Equality-based label selector (`a=b,c!=d,e,!f`).
+/// Field selector on dotted paths (`spec.nodeName=n1,metadata.name!=x`).
+pub fn field_selector_matches(selector: &str, obj: &Value) -> bool {
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .all(|term| {
+            let (path, value, negate) = match term.split_once("!=") {
+                Some((p, v)) => (p, v, true),
+                None => match term.split_once("==").or_else(|| term.split_once('=')) {
+                    Some((p, v)) => (p, v, false),
+                    None => return true,
+                },
+            };
+            let mut cur = obj;
+            for part in path.trim().split('.') {
+                cur = &cur[part];
+            }
+            let actual = cur.as_str().unwrap_or_default();
+            (actual == value.trim()) != negate
+        })
+}
+
 pub fn selector_matches(selector: &str, labels: &Value) -> bool {
     selector
         .split(',')
