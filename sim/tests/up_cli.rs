@@ -71,21 +71,29 @@ fn up_serves_kubectl_and_stops_on_sigterm() {
         manifest.to_str().unwrap(),
     ]);
     assert!(ok, "kubectl apply: {err}");
-    let mut secret = String::new();
-    for _ in 0..100 {
-        let (ok, out, _) = run(&[
-            "get",
-            "secret",
-            "k0smotron-test-kubeconfig",
-            "-o",
-            "jsonpath={.data.value}",
-        ]);
-        if ok && !out.is_empty() {
-            secret = out;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // kubectl wait (list + watch) until k0smotron created the kubeconfig Secret.
+    let (ok, _, err) = run(&[
+        "wait",
+        "--for=create",
+        "secret/k0smotron-test-kubeconfig",
+        "--timeout=20s",
+    ]);
+    assert!(ok, "kubectl wait: {err}");
+    let (ok, _, err) = run(&[
+        "wait",
+        "--for=jsonpath={.status.ready}=true",
+        "clusters.v1beta1.k0smotron.io/k0smotron-test",
+        "--timeout=20s",
+    ]);
+    assert!(ok, "kubectl wait for readiness: {err}");
+    let (ok, secret, err) = run(&[
+        "get",
+        "secret",
+        "k0smotron-test-kubeconfig",
+        "-o",
+        "jsonpath={.data.value}",
+    ]);
+    assert!(ok, "{err}");
     assert!(!secret.is_empty(), "the kubeconfig Secret never appeared");
     let (ok, out, err) = run(&[
         "get",

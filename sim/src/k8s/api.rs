@@ -72,16 +72,14 @@ impl ApiServer {
     }
 }
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>;
 
 fn json_response(code: u16, body: &Value) -> Resp {
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
         .header("audit-id", super::store::new_uid())
-        .body(Full::new(Bytes::from(
-            serde_json::to_vec(body).unwrap_or_default(),
-        )))
+        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())).boxed())
         .expect("response")
 }
 
@@ -310,7 +308,7 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
             return Response::builder()
                 .status(200)
                 .header("content-type", "text/plain")
-                .body(Full::new(Bytes::from_static(b"ok")))
+                .body(Full::new(Bytes::from_static(b"ok")).boxed())
                 .expect("response")
         }
         _ => {}
@@ -333,6 +331,12 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
         .expect("counters")
         .entry(template(&method, &t))
         .or_default() += 1;
+    if method == Method::GET
+        && t.name.is_none()
+        && query.get("watch").is_some_and(|w| w == "true" || w == "1")
+    {
+        return watch(api.clone(), t, query);
+    }
     let resp = rest(&api, &method, &t, &query, &content_type, &body);
     if matches!(
         method,
@@ -479,17 +483,6 @@ fn rest(
     let storage_v = rt.versions[0].clone();
     let out = |v: Value| (api.converter)(&rt, &storage_v, &t.version, v);
     let into = |v: Value| (api.converter)(&rt, &t.version, &storage_v, v);
-    if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-        return error_response(
-            &ApiError {
-                code: 405,
-                reason: "MethodNotAllowed",
-                message: "watch is not supported by k0stack-sim".into(),
-            },
-            &rt.kind,
-            &name,
-        );
-    }
     let status_only = t.sub.as_deref() == Some("status");
     let result: Result<(u16, Value), ApiError> = match (method.clone(), t.name.is_some()) {
         (Method::GET, false) => {
@@ -539,6 +532,122 @@ fn rest(
         Ok((code, v)) => json_response(code, &v),
         Err(e) => error_response(&e, &rt.kind, &name),
     }
+}
+
+/// A watch: newline-delimited `{"type", "object"}` events, computed by comparing
+/// snapshots of the matching objects every 100 ms (ADDED / MODIFIED / DELETED), until
+/// `timeoutSeconds` (at most 5 minutes) or the client goes away.
+fn watch(api: Arc<ApiServer>, t: Target, query: BTreeMap<String, String>) -> Resp {
+    use http_body_util::StreamBody;
+    use hyper::body::Frame;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(300)
+        .min(300);
+    let since: u64 = query
+        .get("resourceVersion")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    // WatchList (kubectl wait, client-go informers): initial ADDED events, then a bookmark.
+    let initial_events = query.get("sendInitialEvents").is_some_and(|v| v == "true");
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+        let mut seen: BTreeMap<String, (u64, Value)> = BTreeMap::new();
+        let mut first = true;
+        while tokio::time::Instant::now() < deadline {
+            let current: Vec<Value> = {
+                let store = api.store.lock().expect("store");
+                let Some(rt) = store.find(&t.group, &t.version, &t.plural) else {
+                    return;
+                };
+                let mut items = store.list(
+                    &rt,
+                    t.namespace.as_deref(),
+                    query.get("labelSelector").map(String::as_str),
+                );
+                if let Some(fs) = query.get("fieldSelector") {
+                    items.retain(|o| super::store::field_selector_matches(fs, o));
+                }
+                items
+                    .into_iter()
+                    .map(|o| (api.converter)(&rt, &rt.versions[0], &t.version, o))
+                    .collect()
+            };
+            let mut now: BTreeMap<String, (u64, Value)> = BTreeMap::new();
+            for o in current {
+                let key = format!(
+                    "{}/{}",
+                    o["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    o["metadata"]["name"].as_str().unwrap_or_default()
+                );
+                let rv: u64 = o["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0);
+                now.insert(key, (rv, o));
+            }
+            let mut events = Vec::new();
+            for (k, (rv, o)) in &now {
+                match seen.get(k) {
+                    None if !first || initial_events || *rv > since || since == 0 => {
+                        events.push(json!({"type": "ADDED", "object": o}))
+                    }
+                    Some((old, _)) if old != rv => {
+                        events.push(json!({"type": "MODIFIED", "object": o}))
+                    }
+                    _ => {}
+                }
+            }
+            for (k, (_, o)) in &seen {
+                if !now.contains_key(k) {
+                    events.push(json!({"type": "DELETED", "object": o}));
+                }
+            }
+            for e in events {
+                let mut line = serde_json::to_vec(&e).unwrap_or_default();
+                line.push(b'\n');
+                if tx.send(Bytes::from(line)).await.is_err() {
+                    return;
+                }
+            }
+            if first && initial_events {
+                let (kind, api_version, rv) = {
+                    let store = api.store.lock().expect("store");
+                    let rt = store.find(&t.group, &t.version, &t.plural);
+                    (
+                        rt.as_ref().map(|r| r.kind.clone()).unwrap_or_default(),
+                        rt.as_ref()
+                            .map(|r| r.api_version(&t.version))
+                            .unwrap_or_default(),
+                        store.resource_version(),
+                    )
+                };
+                let bookmark = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version,
+                    "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}}});
+                let mut line = serde_json::to_vec(&bookmark).unwrap_or_default();
+                line.push(b'\n');
+                if tx.send(Bytes::from(line)).await.is_err() {
+                    return;
+                }
+            }
+            seen = now;
+            first = false;
+            let notified = api.changed.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::convert::Infallible>(Frame::data(b)), rx))
+    });
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(StreamBody::new(stream).boxed())
+        .expect("response")
 }
 
 /// The Eviction API: deletes the pod unless a PodDisruptionBudget forbids it (429, as the
