@@ -328,12 +328,12 @@ async fn api_errors_name_the_object_and_carry_the_status_message() {
     match json_patch(
         &client,
         "/api/v1/namespaces/default/configmaps/cm",
-        json!([{"op": "remove", "path": "/data/absent"}]),
+        json!([{"op": "test", "path": "/data/k", "value": "not-j"}]),
     )
     .await
     {
         Err(kube::Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (422, "Invalid")),
-        other => panic!("expected 422 for a json patch on a missing path, got {other:?}"),
+        other => panic!("expected 422 for a failed json patch test, got {other:?}"),
     }
     let mut other = cm.clone();
     other["metadata"]["name"] = json!("cm2");
@@ -392,35 +392,69 @@ async fn finalizers_hold_deletion_with_a_deletion_timestamp() {
         .is_none());
 }
 
+/// A client without kube-rs's default retry policy (which retries 429/503/504 up to 15
+/// times with exponential backoff, minutes in total), so each fault answers at once.
+async fn client_without_retry(sim: &K8sSim) -> kube::Client {
+    let kc = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig()).expect("kubeconfig");
+    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    cfg.default_retry = false;
+    kube::Client::try_from(cfg).expect("client")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_surface_as_errors_with_codes() {
-    let (sim, client) = sim(&["v1beta2"]).await;
+    let (sim, retrying) = sim(&["v1beta2"]).await;
     let ar = kube_io::namespace_resource();
+    let client = client_without_retry(&sim).await;
     sim.api.faults.lock().unwrap().error_503 = 1.0;
     match kube_io::get(&client, &ar, None, "default").await {
-        Err(KubeError::Object { code, .. }) => assert_eq!(code, Some(503)),
+        Err(KubeError::Object { code, message, .. }) => {
+            assert_eq!(code, Some(503), "{message}")
+        }
         other => panic!("expected 503, got {other:?}"),
     }
     {
         let mut f = sim.api.faults.lock().unwrap();
         f.error_503 = 0.0;
+        f.error_500 = 1.0;
+    }
+    match kube_io::get(&client, &ar, None, "default").await {
+        Err(KubeError::Object { code, .. }) => assert_eq!(code, Some(500)),
+        other => panic!("expected 500, got {other:?}"),
+    }
+    {
+        let mut f = sim.api.faults.lock().unwrap();
+        f.error_500 = 0.0;
         f.error_429 = 1.0;
     }
     match kube_io::get(&client, &ar, None, "default").await {
         Err(KubeError::Object { code, .. }) => assert_eq!(code, Some(429)),
         other => panic!("expected 429, got {other:?}"),
     }
-    {
-        let mut f = sim.api.faults.lock().unwrap();
-        f.error_429 = 0.0;
-        f.unreachable = true;
-    }
-    match kube_io::get(&client, &ar, None, "default").await {
+
+    // The provider's client keeps kube-rs's retries: a 429 that clears is absorbed.
+    let api = sim.api.clone();
+    let clear = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        api.faults.lock().unwrap().error_429 = 0.0;
+    });
+    assert!(kube_io::get(&retrying, &ar, None, "default")
+        .await
+        .unwrap()
+        .is_some());
+    clear.await.unwrap();
+
+    // Unreachable refuses new connections (a fresh client has none pooled).
+    sim.api.faults.lock().unwrap().unreachable = true;
+    let fresh = client_without_retry(&sim).await;
+    match kube_io::get(&fresh, &ar, None, "default").await {
         Err(KubeError::Object { code: None, .. }) => {}
         other => panic!("expected a connection error, got {other:?}"),
     }
     sim.api.faults.lock().unwrap().unreachable = false;
-    assert!(kube_io::get(&client, &ar, None, "default")
+    assert!(kube_io::get(&fresh, &ar, None, "default")
         .await
         .unwrap()
         .is_some());
