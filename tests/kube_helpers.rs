@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use k0stack::framework::wait::{self, Backoff, Check, WaitError};
 use k0stack::resources::hosted_control_plane::object::{readiness, Api};
 use k0stack::resources::kube_io::{self, KubeError};
 use k0stack_sim::k8s::{K8sOptions, K8sSim};
@@ -458,4 +459,156 @@ async fn injected_faults_surface_as_errors_with_codes() {
         .await
         .unwrap()
         .is_some());
+}
+
+/// Waits with the provider's poller for the Cluster's readiness (as the resource does).
+async fn wait_ready(
+    client: &kube::Client,
+    api: Api,
+    name: &str,
+    timeout: Duration,
+) -> Result<Value, WaitError<KubeError>> {
+    let backoff = Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(50),
+    };
+    wait::until("the Cluster to be ready", timeout, backoff, || async {
+        let ar = kube_io::cluster_resource(api);
+        Ok(
+            match kube_io::get(client, &ar, Some("default"), name).await? {
+                None => Check::Pending("absent".into()),
+                Some(c) => match readiness(&c["status"], api) {
+                    (true, _) => Check::Ready(c),
+                    (false, summary) => Check::Pending(summary),
+                },
+            },
+        )
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_readiness_times_out_with_the_last_condition() {
+    for api in [Api::V1beta2, Api::V1beta1] {
+        let (sim, client) = sim(&["v1beta2", "v1beta1"]).await;
+        sim.operator.knobs.lock().unwrap().never_ready = true;
+        kube_io::apply(
+            &client,
+            &kube_io::cluster_resource(api),
+            &cluster(api, "nr"),
+        )
+        .await
+        .unwrap();
+        match wait_ready(&client, api, "nr", Duration::from_millis(400)).await {
+            Err(WaitError::Timeout { last, .. }) => match api {
+                Api::V1beta2 => {
+                    assert!(last.starts_with("Available=False"), "{last}");
+                    assert!(last.contains("Back-off pulling image"), "{last}");
+                }
+                Api::V1beta1 => assert!(last.starts_with("ready=false"), "{last}"),
+            },
+            other => panic!("{api:?}: expected a timeout, got {other:?}"),
+        }
+        // The controller recovers: the same wait now succeeds.
+        sim.operator.knobs.lock().unwrap().never_ready = false;
+        wait_ready(&client, api, "nr", Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_change_rolls_available_false_then_true() {
+    let (sim, client) = sim(&["v1beta2", "v1beta1"]).await;
+    sim.operator.knobs.lock().unwrap().ready_delay = Duration::from_millis(300);
+    let ar = kube_io::cluster_resource(Api::V1beta2);
+    let mut obj = cluster(Api::V1beta2, "roll");
+    kube_io::apply(&client, &ar, &obj).await.unwrap();
+    wait_ready(&client, Api::V1beta2, "roll", Duration::from_secs(5))
+        .await
+        .unwrap();
+    obj["spec"]["version"] = json!("v1.33.2-k0s.0");
+    let before = kube_io::get(&client, &ar, Some("default"), "roll")
+        .await
+        .unwrap()
+        .unwrap();
+    let applied = kube_io::apply(&client, &ar, &obj).await.unwrap();
+    // (the controller's externalAddress write already bumped the generation once)
+    let generation = applied["metadata"]["generation"].as_i64().unwrap();
+    assert_eq!(
+        generation,
+        before["metadata"]["generation"].as_i64().unwrap() + 1
+    );
+    let available = |c: &Value| {
+        c["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Available").cloned())
+            .unwrap_or_default()
+    };
+    let rolling = eventually("Available=False for the new generation", || async {
+        let c = kube_io::get(&client, &ar, Some("default"), "roll")
+            .await
+            .unwrap()?;
+        let a = available(&c);
+        (a["status"] == "False" && a["observedGeneration"] == generation).then_some(a)
+    })
+    .await;
+    assert_eq!(rolling["reason"], "ControlPlaneUpgrading", "{rolling}");
+    let done = wait_ready(&client, Api::V1beta2, "roll", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(available(&done)["observedGeneration"], generation);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_waits_for_every_finalizer() {
+    let (_sim, client) = sim(&["v1beta2"]).await;
+    let ar = kube_io::cluster_resource(Api::V1beta2);
+    let mut obj = cluster(Api::V1beta2, "fin");
+    obj["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    kube_io::apply(&client, &ar, &obj).await.unwrap();
+    wait_ready(&client, Api::V1beta2, "fin", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(kube_io::delete(&client, &ar, Some("default"), "fin")
+        .await
+        .unwrap());
+    let backoff = Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(50),
+    };
+    let gone = || async {
+        Ok::<_, KubeError>(
+            match kube_io::get(&client, &ar, Some("default"), "fin").await? {
+                None => Check::Ready(()),
+                Some(c) => Check::Pending(format!(
+                    "still present, finalizers: {}",
+                    c["metadata"]["finalizers"]
+                )),
+            },
+        )
+    };
+    // k0smotron drops its finalizer; ours keeps the object (with deletionTimestamp).
+    match wait::until("fin to be gone", Duration::from_millis(400), backoff, gone).await {
+        Err(WaitError::Timeout { last, .. }) => {
+            assert_eq!(last, r#"still present, finalizers: ["example.com/hold"]"#)
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let held = kube_io::get(&client, &ar, Some("default"), "fin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(held["metadata"]["deletionTimestamp"].is_string());
+    let api: KubeApi<DynamicObject> = KubeApi::namespaced_with(client.clone(), "default", &ar);
+    api.patch(
+        "fin",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": []}})),
+    )
+    .await
+    .unwrap();
+    wait::until("fin to be gone", Duration::from_secs(2), backoff, gone)
+        .await
+        .unwrap();
 }
