@@ -4,7 +4,7 @@
 use k0stack::resources::hosted_control_plane::model::{
     EtcdBlock, PersistenceBlock, ResourcesBlock, ServiceBlock, State, StorageBlock,
 };
-use k0stack::resources::hosted_control_plane::object::{cluster_object, Api};
+use k0stack::resources::hosted_control_plane::object::{cluster_object, join_token_request, Api};
 use k0stack::resources::hosted_control_plane::validate::spec_from_state;
 use serde_json::Value as Json;
 use tf_provider::value::Value;
@@ -150,5 +150,34 @@ fn cluster_objects_validate_against_the_real_crds() {
             !validator.is_valid(&bad),
             "{version}: an invalid service type passed"
         );
+    }
+}
+
+#[test]
+fn join_token_requests_validate_against_the_real_crd() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/k0smotron-crds/k0smotron.io_jointokenrequests.yaml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipped: {} not present", path.display());
+        return;
+    };
+    let crd: Json = serde_yaml::from_str(&text).expect("CRD YAML");
+    for v in crd["spec"]["versions"].as_array().unwrap() {
+        let version = v["name"].as_str().unwrap();
+        let schema = &v["schema"]["openAPIV3Schema"];
+        let validator = jsonschema::validator_for(schema).expect("schema compiles");
+        let mut obj = join_token_request(
+            "general-3f9k2",
+            "kmc-system",
+            "dev",
+            "30m",
+            Api::parse(version).unwrap(),
+        );
+        apply_defaults(schema, &mut obj);
+        let errors: Vec<String> = validator
+            .iter_errors(&obj)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{version}: {errors:?}\n{obj:#}");
     }
 }

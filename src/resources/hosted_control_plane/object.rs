@@ -431,3 +431,48 @@ mod tests {
         assert!(same_version("v1.32.6-k0s.0", "v1.32.6+k0s.0"));
     }
 }
+
+/// A `JoinTokenRequest` for worker joins: v1beta2 names the cluster (`clusterName`, same
+/// namespace); v1beta1 references it (`clusterRef{name, namespace}`). `expiry` is a Go
+/// duration; a short one bounds how long a leaked token is useful.
+pub fn join_token_request(
+    name: &str,
+    namespace: &str,
+    cluster: &str,
+    expiry: &str,
+    api: Api,
+) -> Value {
+    let cluster_ref = match api {
+        Api::V1beta2 => json!({ "clusterName": cluster }),
+        Api::V1beta1 => json!({ "clusterRef": { "name": cluster, "namespace": namespace } }),
+    };
+    let mut spec = cluster_ref;
+    spec["expiry"] = json!(expiry);
+    spec["role"] = json!("worker");
+    json!({
+        "apiVersion": api.api_version(),
+        "kind": "JoinTokenRequest",
+        "metadata": { "name": name, "namespace": namespace, "labels": managed_labels(cluster) },
+        "spec": spec,
+    })
+}
+
+#[cfg(test)]
+mod jtr_tests {
+    use super::*;
+
+    #[test]
+    fn join_token_requests_in_both_versions() {
+        let v2 = join_token_request("pool-x", "kmc", "dev", "1h", Api::V1beta2);
+        assert_eq!(
+            v2["spec"],
+            json!({"clusterName": "dev", "expiry": "1h", "role": "worker"})
+        );
+        let v1 = join_token_request("pool-x", "kmc", "dev", "1h", Api::V1beta1);
+        assert_eq!(
+            v1["spec"]["clusterRef"],
+            json!({"name": "dev", "namespace": "kmc"})
+        );
+        assert_eq!(v1["apiVersion"], "k0smotron.io/v1beta1");
+    }
+}
