@@ -4,6 +4,7 @@
 //! `resources::kube_io`.
 
 pub mod config;
+pub mod join_token;
 pub mod workload;
 
 pub use config::{KubeSettings, KubeSource};
