@@ -76,6 +76,18 @@ async fn detects_the_served_k0smotron_version() {
             (Err(KubeError::NoK0smotron(_)), None) => {}
             (other, _) => panic!("served {served:?}: unexpected {other:?}"),
         }
+        // A version that is not served answers 404, as a real apiserver does.
+        for api in [Api::V1beta1, Api::V1beta2] {
+            if served.contains(&api.as_str()) {
+                continue;
+            }
+            match kube_io::list(&client, &kube_io::cluster_resource(api), Some("default")).await {
+                Err(KubeError::Object {
+                    code: Some(404), ..
+                }) => {}
+                other => panic!("served {served:?}, listing {api:?}: {other:?}"),
+            }
+        }
     }
 }
 
