@@ -144,6 +144,7 @@ impl Hosted {
 
     /// Revokes every token minted for `jtr` (`k0s token invalidate`).
     pub fn revoke(&self, jtr: &str) {
+        let mut ids = Vec::new();
         for t in self
             .tokens
             .lock()
@@ -152,6 +153,14 @@ impl Hosted {
             .filter(|t| t.jtr == jtr)
         {
             t.revoked = true;
+            ids.push(t.id.clone());
+        }
+        // `k0s token invalidate` deletes the bootstrap token Secret too.
+        let mut store = self.api.store.lock().expect("store");
+        if let Some(rt) = store.find("", "v1", "secrets") {
+            for id in ids {
+                let _ = store.delete(&rt, "kube-system", &format!("bootstrap-token-{id}"));
+            }
         }
     }
 

@@ -259,6 +259,13 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiError> {
         .as_array()
         .ok_or_else(|| ApiError::bad_request("json patch must be an array".into()))?;
     for op in ops {
+        let kind = op["op"].as_str().unwrap_or_default();
+        let path = op["path"].as_str().unwrap_or_default();
+        if matches!(kind, "remove" | "replace") && target.pointer(path).is_none() {
+            return Err(ApiError::invalid(format!("the server rejected our request due to an error in our request: {kind} operation does not apply: doc is missing path: \"{path}\"")));
+        }
+    }
+    for op in ops {
         let path = op["path"].as_str().unwrap_or_default().to_string();
         match op["op"].as_str().unwrap_or_default() {
             "add" | "replace" => {
@@ -952,12 +959,29 @@ mod tests {
     }
 
     #[test]
+    fn json_patch_on_a_missing_path_is_invalid() {
+        let mut v = json!({"spec": {}});
+        let e = json_patch(
+            &mut v,
+            &json!([{"op": "replace", "path": "/spec/x", "value": 1}]),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 422);
+        assert_eq!(
+            json_patch(&mut v, &json!([{"op": "remove", "path": "/spec/x"}]))
+                .unwrap_err()
+                .code,
+            422
+        );
+    }
+
+    #[test]
     fn selectors_and_json_patch() {
         let l = json!({"app": "x", "tier": "web"});
         assert!(selector_matches("app=x,tier!=db,!missing", &l));
         assert!(!selector_matches("app=y", &l));
         let mut v = json!({"spec": {"a": [1, 2]}});
-        json_patch(&mut v, &json!([{"op": "add", "path": "/spec/a/-", "value": 3}, {"op": "replace", "path": "/spec/b", "value": true}])).unwrap();
+        json_patch(&mut v, &json!([{"op": "add", "path": "/spec/a/-", "value": 3}, {"op": "add", "path": "/spec/b", "value": true}])).unwrap();
         assert_eq!(v, json!({"spec": {"a": [1, 2, 3], "b": true}}));
     }
 }
