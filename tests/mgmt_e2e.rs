@@ -278,3 +278,23 @@ fn destroy_refuses_while_hosted_control_planes_remain_unless_forced() {
     tf.destroy().assert_ok();
     assert!(sim.list("k0smotron.io", "v1beta2", "clusters").is_empty());
 }
+
+#[test]
+fn a_management_api_that_keeps_failing_gives_a_clear_error_in_seconds() {
+    let (sim, tf) = start(quick(), &format!("{}{MGMT}", provider("")));
+    tf.apply().assert_ok();
+    sim.sim.api.faults.lock().unwrap().error_503 = 1.0;
+    let started = std::time::Instant::now();
+    let out = tf.plan();
+    let took = started.elapsed();
+    out.assert_failed()
+        .assert_contains("Cannot read the management cluster")
+        .assert_contains("simulated 503");
+    assert!(
+        took < Duration::from_secs(30),
+        "bounded retries, took {took:?}"
+    );
+    // The API comes back: the next plan is clean again.
+    sim.sim.api.faults.lock().unwrap().error_503 = 0.0;
+    assert_eq!(tf.plan_exit_code().code, Some(0));
+}

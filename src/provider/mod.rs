@@ -42,6 +42,27 @@ fn home() -> Option<PathBuf> {
     dirs::home_dir()
 }
 
+/// The management-cluster client. kube-rs retries 429/503/504 up to 15 times with
+/// backoff capped at 1000 s by default (minutes against an API that stays down); ours
+/// retries 5 times within about 10 s, honouring Retry-After, and leaves longer waits to the
+/// resources' own timeouts.
+fn management_client(mut cfg: ::kube::Config) -> Result<::kube::Client, ::kube::Error> {
+    cfg.default_retry = false;
+    let policy = ::kube::client::retry::RetryPolicy::new(
+        std::time::Duration::from_millis(200),
+        std::time::Duration::from_secs(4),
+        5,
+        true,
+    )
+    .expect("valid retry policy");
+    // Retry needs a cloneable service: a buffer in front of kube's boxed stack gives one.
+    let buffered = ::kube::client::ClientBuilder::try_from(cfg)?
+        .with_layer(&tower::buffer::BufferLayer::new(1024));
+    Ok(buffered
+        .with_layer(&tower::retry::RetryLayer::new(policy))
+        .build())
+}
+
 /// Static checks of the provider block (no file or network access).
 pub fn validate_config(config: &ProviderConfig) -> Problems {
     let mut p = kube::config::validate_settings(&config.kube_settings());
@@ -103,7 +124,7 @@ impl Provider for K0stackProvider {
             {
                 Ok(cfg) => {
                     let server = cfg.cluster_url.to_string();
-                    match ::kube::Client::try_from(cfg) {
+                    match management_client(cfg) {
                         Ok(client) => {
                             kube_client = Some(KubeClient {
                                 client,
