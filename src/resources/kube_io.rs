@@ -328,3 +328,35 @@ pub async fn cluster_facts(client: &kube::Client) -> Result<(String, i64), KubeE
     let nodes = list(client, &resource("", "v1", "Node", "nodes"), None).await?;
     Ok((version.git_version, nodes.len() as i64))
 }
+
+/// Waits until every `(namespace, name)` object of `ar` satisfies `ready` (e.g. CRDs
+/// Established, Deployments Available); the timeout error names the first one that is not.
+pub async fn wait_all(
+    client: &kube::Client,
+    ar: &ApiResource,
+    objects: Vec<(Option<String>, String)>,
+    what: &str,
+    timeout: std::time::Duration,
+    ready: fn(&Value) -> bool,
+) -> Result<(), crate::framework::wait::WaitError<KubeError>> {
+    use crate::framework::wait::{until, Backoff, Check};
+    until(what, timeout, Backoff::default(), || {
+        let (client, ar, objects) = (client.clone(), ar.clone(), objects.clone());
+        async move {
+            for (ns, name) in &objects {
+                match get(&client, &ar, ns.as_deref(), name).await? {
+                    Some(o) if ready(&o) => {}
+                    _ => {
+                        let who = ns
+                            .as_ref()
+                            .map(|n| format!("{n}/{name}"))
+                            .unwrap_or_else(|| name.clone());
+                        return Ok(Check::Pending(format!("{} {who} not ready yet", ar.kind)));
+                    }
+                }
+            }
+            Ok(Check::Ready(()))
+        }
+    })
+    .await
+}

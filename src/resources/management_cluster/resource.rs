@@ -174,31 +174,22 @@ impl ManagementCluster {
                 .await
                 .map_err(|e| format!("{}: {e}", manifest::describe(obj)))?;
         }
-        let crd_names: Vec<String> = crds
+        let crd_names: Vec<(Option<String>, String)> = crds
             .iter()
             .filter(|o| o["kind"] == "CustomResourceDefinition")
-            .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
+            .filter_map(|o| {
+                o["metadata"]["name"]
+                    .as_str()
+                    .map(|n| (None, n.to_string()))
+            })
             .collect();
-        wait::until(
+        kube_io::wait_all(
+            kube,
+            &crd_ar,
+            crd_names,
             "k0smotron CRDs to be established",
             timeout,
-            Backoff::default(),
-            || {
-                let (kube, ar, names) = (kube.clone(), crd_ar.clone(), crd_names.clone());
-                async move {
-                    for n in &names {
-                        match kube_io::get(&kube, &ar, None, n).await? {
-                            Some(crd) if kube_io::crd_established(&crd) => {}
-                            _ => {
-                                return Ok::<_, KubeError>(Check::Pending(format!(
-                                    "CRD {n} not established yet"
-                                )))
-                            }
-                        }
-                    }
-                    Ok(Check::Ready(()))
-                }
-            },
+            kube_io::crd_established,
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -207,15 +198,16 @@ impl ManagementCluster {
                 .await
                 .map_err(|e| format!("{}: {e}", manifest::describe(obj)))?;
         }
-        let deployments: Vec<(String, String)> = rest
+        let deployments: Vec<(Option<String>, String)> = rest
             .iter()
             .filter(|o| o["kind"] == "Deployment")
             .map(|o| {
+                let ns = o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_string();
                 (
-                    o["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or("default")
-                        .to_string(),
+                    Some(ns),
                     o["metadata"]["name"]
                         .as_str()
                         .unwrap_or_default()
@@ -224,26 +216,13 @@ impl ManagementCluster {
             })
             .collect();
         let dep_ar = kube_io::resource("apps", "v1", "Deployment", "deployments");
-        wait::until(
+        kube_io::wait_all(
+            kube,
+            &dep_ar,
+            deployments,
             "the k0smotron operator to be available",
             timeout,
-            Backoff::default(),
-            || {
-                let (kube, ar, deps) = (kube.clone(), dep_ar.clone(), deployments.clone());
-                async move {
-                    for (ns, n) in &deps {
-                        match kube_io::get(&kube, &ar, Some(ns), n).await? {
-                            Some(d) if kube_io::deployment_available(&d) => {}
-                            _ => {
-                                return Ok::<_, KubeError>(Check::Pending(format!(
-                                    "Deployment {ns}/{n} not available yet"
-                                )))
-                            }
-                        }
-                    }
-                    Ok(Check::Ready(()))
-                }
-            },
+            kube_io::deployment_available,
         )
         .await
         .map_err(|e| e.to_string())
