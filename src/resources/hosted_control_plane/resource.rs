@@ -14,9 +14,9 @@ use crate::framework::wait::{self, Backoff, Check, WaitError};
 use crate::provider::{Clients, ProviderHandle};
 use crate::resources::kube_io::{self, KubeError};
 
+use super::access;
 use super::model::*;
 use super::object::{self, Api};
-use super::outputs;
 use super::plan;
 use super::schema;
 use super::validate::spec_from_state;
@@ -47,15 +47,7 @@ fn kube_error(diags: &mut Diagnostics, summary: &str, e: impl std::fmt::Display)
 
 /// The k0smotron API: the one recorded in state, else detected once per provider process.
 async fn api_for(clients: &Clients, kube: &kube::Client, recorded: &Str) -> Result<Api, KubeError> {
-    if let Some(api) = known(recorded).as_deref().and_then(Api::parse) {
-        return Ok(api);
-    }
-    clients
-        .discovered
-        .k0smotron_api
-        .get_or_try_init(|| kube_io::k0smotron_api(kube))
-        .await
-        .copied()
+    access::api_for(clients, kube, known(recorded).as_deref()).await
 }
 
 fn set(v: &mut Str, s: Option<String>) {
@@ -103,25 +95,12 @@ async fn fill_outputs(
     set(&mut s.status, Some(obs.status.clone()));
     set(&mut s.k0smotron_api_version, Some(api.as_str().to_string()));
     s.id = Value::Value(format!("{ns}/{name}").into());
-    let kubeconfig = kube_io::secret_data(kube, &ns, &format!("{name}-kubeconfig"))
-        .await?
-        .and_then(|d| d.get("value").cloned())
-        .and_then(|b| String::from_utf8(b).ok());
     let ca = kube_io::secret_data(kube, &ns, &format!("{name}-ca"))
         .await?
         .and_then(|d| d.get("tls.crt").cloned())
         .and_then(|b| String::from_utf8(b).ok());
-    let server = kubeconfig.as_deref().and_then(outputs::kubeconfig_server);
-    let api_port = obs
-        .api_port
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or(DEFAULT_API_PORT);
-    let endpoint = outputs::endpoint(obs.external_address.as_deref(), server.as_deref(), api_port);
-    let out = kubeconfig
-        .as_deref()
-        .map(|k| outputs::from_kubeconfig(k, endpoint.as_deref()))
-        .unwrap_or_default();
-    set(&mut s.endpoint, endpoint);
+    let out = access::kubeconfig_outputs(kube, obj, api, &ns, &name).await?;
+    set(&mut s.endpoint, out.endpoint);
     set(&mut s.ca_certificate, ca);
     set(&mut s.kubeconfig, out.kubeconfig);
     set(&mut s.client_certificate, out.client_certificate);

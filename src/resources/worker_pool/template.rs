@@ -25,6 +25,10 @@ pub struct MemberTemplate {
     pub taints: Vec<String>,
     pub kubelet_extra_args: Option<String>,
     pub extra_user_data: Option<String>,
+    /// Nova metadata is given at boot; changing it rolls the members like any other input.
+    pub metadata: BTreeMap<String, String>,
+    /// A member joins its server group at boot only, so a policy change rolls the pool.
+    pub server_group_policy: Option<String>,
 }
 
 impl MemberTemplate {

@@ -1,0 +1,298 @@
+//! From what the cloud and the hosted cluster say to the pool's members: their health (what
+//! the rollout decides on) and the `members` attribute. Pure: the I/O layer gathers one Nova
+//! list and one node list and hands them over as [`ServerFacts`] and [`NodeFacts`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tf_provider::value::Value;
+
+use super::model::Member;
+use super::rollout::{Health, MemberView};
+
+/// Tag every server the provider creates carries.
+pub const TAG_OWNED: &str = "k0stack";
+/// Metadata key holding the hash of the template a member was built from.
+pub const META_TEMPLATE: &str = "k0stack-template";
+/// Metadata key holding the pool id `<ns>/<hcp>/<pool>` (for humans and for import).
+pub const META_POOL: &str = "k0stack-pool";
+
+/// The tag that marks a server as a member of the pool `uid`.
+pub fn pool_tag(uid: &str) -> String {
+    format!("k0stack-pool={uid}")
+}
+
+/// The tag that names the hosted control plane (by its Kubernetes uid) a server joins.
+pub fn cluster_tag(hcp_uid: &str) -> String {
+    format!("k0stack-cluster={hcp_uid}")
+}
+
+/// The pool's identity in tags: derived from the hosted control plane's uid and the pool
+/// name, so an apply that crashed before saving state finds (adopts) the servers it made,
+/// and a pool of the same name on a re-created control plane is a different pool.
+pub fn pool_uid(hcp_uid: &str, pool_name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("{hcp_uid}/{pool_name}"));
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// One server of the pool, as Nova lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerFacts {
+    pub id: String,
+    pub name: String,
+    /// Nova status: BUILD, ACTIVE, ERROR, DELETED, SHUTOFF, ...
+    pub status: String,
+    /// From the `k0stack-template` metadata (None: not built by us, or by an old version).
+    pub template_hash: Option<String>,
+    pub ip: Option<String>,
+    pub zone: Option<String>,
+    /// RFC 3339 creation time; orders members (newest removed first on scale-down).
+    pub created: String,
+    /// The `fault.message` of a server in ERROR.
+    pub fault: Option<String>,
+    pub flavor: Option<String>,
+}
+
+/// A node of the hosted cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFacts {
+    pub name: String,
+    pub ready: bool,
+}
+
+/// A server with its node and health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub server: ServerFacts,
+    pub node: Option<NodeFacts>,
+    pub health: Health,
+}
+
+/// What is known about the nodes: a list, or nothing (hosted cluster unreachable).
+#[derive(Debug, Clone, Copy)]
+pub enum Nodes<'a> {
+    Known(&'a [NodeFacts]),
+    Unknown,
+}
+
+/// Classifies a member.
+///
+/// - ERROR / DELETED / SOFT_DELETED / SHUTOFF servers are `Failed` (replaced; nobody restarts them for us).
+/// - An ACTIVE server whose node is Ready is `Ready`; with `wait_for_nodes = false`, ACTIVE is enough.
+/// - An ACTIVE server whose node vanished after it had joined (`had_node`) is `Failed`: the node
+///   was deleted out of band and a k0s worker does not re-register on its own.
+/// - Otherwise it is on its way: `Building` (not ACTIVE yet) or `Joining`.
+pub fn health(
+    status: &str,
+    node: Option<&NodeFacts>,
+    had_node: bool,
+    wait_for_nodes: bool,
+) -> Health {
+    match status {
+        "ERROR" | "DELETED" | "SOFT_DELETED" | "SHUTOFF" | "SHELVED" | "SHELVED_OFFLOADED" => {
+            Health::Failed
+        }
+        "ACTIVE" if !wait_for_nodes => Health::Ready,
+        "ACTIVE" => match node {
+            Some(n) if n.ready => Health::Ready,
+            Some(_) => Health::Joining,
+            None if had_node => Health::Failed,
+            None => Health::Joining,
+        },
+        _ => Health::Building,
+    }
+}
+
+/// Joins servers with nodes (a worker's node is named after its server) and classifies them.
+/// `had_node`: ids of servers seen with a node before (state or earlier in this apply). When
+/// the nodes are unknown, nobody is declared failed for lack of a node.
+pub fn observe(
+    servers: Vec<ServerFacts>,
+    nodes: Nodes<'_>,
+    had_node: &BTreeSet<String>,
+    wait_for_nodes: bool,
+) -> Vec<Observed> {
+    let by_name: BTreeMap<&str, &NodeFacts> = match nodes {
+        Nodes::Known(ns) => ns.iter().map(|n| (n.name.as_str(), n)).collect(),
+        Nodes::Unknown => BTreeMap::new(),
+    };
+    let mut out: Vec<Observed> = servers
+        .into_iter()
+        .map(|s| {
+            let node = by_name.get(s.name.as_str()).map(|n| (*n).clone());
+            let health = match nodes {
+                Nodes::Known(_) => health(
+                    &s.status,
+                    node.as_ref(),
+                    had_node.contains(&s.id),
+                    wait_for_nodes,
+                ),
+                // Unknown nodes: judge the server alone, never fail a member for it.
+                Nodes::Unknown => match health(&s.status, None, false, wait_for_nodes) {
+                    Health::Joining => Health::Joining,
+                    h => h,
+                },
+            };
+            Observed {
+                server: s,
+                node,
+                health,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.server.created.as_str(), a.server.name.as_str())
+            .cmp(&(b.server.created.as_str(), b.server.name.as_str()))
+    });
+    out
+}
+
+/// The rollout's view (creation order as `seq`).
+pub fn views(observed: &[Observed]) -> Vec<MemberView> {
+    observed
+        .iter()
+        .enumerate()
+        .map(|(i, o)| MemberView {
+            id: o.server.id.clone(),
+            template_hash: o.server.template_hash.clone().unwrap_or_default(),
+            health: o.health,
+            seq: i as u64,
+        })
+        .collect()
+}
+
+/// The `members` attribute, in creation order.
+pub fn members(observed: &[Observed]) -> Vec<Member> {
+    let s = |v: &str| Value::Value(v.to_string().into());
+    let opt = |v: &Option<String>| match v {
+        Some(v) => Value::Value(v.clone().into()),
+        None => Value::Null,
+    };
+    observed
+        .iter()
+        .map(|o| Member {
+            id: s(&o.server.id),
+            name: s(&o.server.name),
+            ip: opt(&o.server.ip),
+            status: s(&o.server.status),
+            node_name: opt(&o.node.as_ref().map(|n| n.name.clone())),
+            ready: Value::Value(
+                o.health == Health::Ready && o.node.as_ref().is_some_and(|n| n.ready),
+            ),
+            template_hash: opt(&o.server.template_hash),
+            zone: opt(&o.server.zone),
+        })
+        .collect()
+}
+
+/// Ids of members recorded with a node (so a vanished node means a failed member).
+pub fn ids_with_nodes(members: &[Member]) -> BTreeSet<String> {
+    members
+        .iter()
+        .filter(|m| m.node_name.is_value())
+        .filter_map(|m| m.id.as_ref_option().map(|s| s.to_string()))
+        .collect()
+}
+
+/// `7/20 ACTIVE, 3/20 Ready` for progress logs.
+pub fn progress(observed: &[Observed], size: u32) -> String {
+    let active = observed
+        .iter()
+        .filter(|o| o.server.status == "ACTIVE")
+        .count();
+    let ready = observed
+        .iter()
+        .filter(|o| o.health == Health::Ready)
+        .count();
+    format!("{active}/{size} ACTIVE, {ready}/{size} Ready")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(id: &str, status: &str, created: &str) -> ServerFacts {
+        ServerFacts {
+            id: id.into(),
+            name: format!("pool-{id}"),
+            status: status.into(),
+            template_hash: Some("h".into()),
+            created: created.into(),
+            ..Default::default()
+        }
+    }
+
+    fn node(id: &str, ready: bool) -> NodeFacts {
+        NodeFacts {
+            name: format!("pool-{id}"),
+            ready,
+        }
+    }
+
+    #[test]
+    fn health_of_each_situation() {
+        let ready = node("a", true);
+        let not_ready = node("a", false);
+        assert_eq!(health("BUILD", None, false, true), Health::Building);
+        assert_eq!(health("ERROR", Some(&ready), true, true), Health::Failed);
+        assert_eq!(health("SHUTOFF", None, false, true), Health::Failed);
+        assert_eq!(health("ACTIVE", Some(&ready), false, true), Health::Ready);
+        assert_eq!(
+            health("ACTIVE", Some(&not_ready), true, true),
+            Health::Joining
+        );
+        assert_eq!(health("ACTIVE", None, false, true), Health::Joining);
+        assert_eq!(health("ACTIVE", None, true, true), Health::Failed);
+        assert_eq!(health("ACTIVE", None, false, false), Health::Ready);
+    }
+
+    #[test]
+    fn observe_joins_nodes_and_orders_by_creation() {
+        let servers = vec![
+            server("b", "ACTIVE", "2026-01-02T00:00:00Z"),
+            server("a", "ACTIVE", "2026-01-01T00:00:00Z"),
+            server("c", "BUILD", "2026-01-03T00:00:00Z"),
+        ];
+        let nodes = [node("a", true), node("b", false)];
+        let had: BTreeSet<String> = BTreeSet::new();
+        let o = observe(servers, Nodes::Known(&nodes), &had, true);
+        let ids: Vec<&str> = o.iter().map(|x| x.server.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        let hs: Vec<Health> = o.iter().map(|x| x.health).collect();
+        assert_eq!(hs, [Health::Ready, Health::Joining, Health::Building]);
+        let v = views(&o);
+        assert_eq!((v[0].seq, v[2].seq), (0, 2));
+        assert_eq!(progress(&o, 5), "2/5 ACTIVE, 1/5 Ready");
+        let m = members(&o);
+        assert_eq!(m[0].ready, Value::Value(true));
+        assert_eq!(m[1].ready, Value::Value(false));
+        assert_eq!(m[2].node_name, Value::Null);
+        assert_eq!(
+            ids_with_nodes(&m),
+            BTreeSet::from(["a".to_string(), "b".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_vanished_node_fails_its_member_only_when_nodes_are_known() {
+        let had = BTreeSet::from(["a".to_string()]);
+        let o = observe(
+            vec![server("a", "ACTIVE", "1")],
+            Nodes::Known(&[]),
+            &had,
+            true,
+        );
+        assert_eq!(o[0].health, Health::Failed);
+        let o = observe(vec![server("a", "ACTIVE", "1")], Nodes::Unknown, &had, true);
+        assert_eq!(o[0].health, Health::Joining);
+    }
+
+    #[test]
+    fn uid_is_stable_and_distinct() {
+        assert_eq!(pool_uid("u1", "general"), pool_uid("u1", "general"));
+        assert_ne!(pool_uid("u1", "general"), pool_uid("u2", "general"));
+        assert_ne!(pool_uid("u1", "general"), pool_uid("u1", "gpu"));
+        assert_eq!(pool_uid("u1", "general").len(), 16);
+        assert_eq!(pool_tag("abc"), "k0stack-pool=abc");
+    }
+}

@@ -1,0 +1,318 @@
+//! Plan semantics of `k0stack_worker_pool`, as pure functions over states.
+//!
+//! - Replace the whole pool: `name`, `hosted_control_plane_id` (members would move cluster).
+//! - In place, shown as `template_hash` changing: anything in the member template
+//!   (rolled in batches by apply).
+//! - In place, shown as `members`/`ready_count` becoming unknown: `size`, and any drift the
+//!   last refresh found (a member missing, broken, unready, or on another template).
+//! - Refused: a worker `k0s_version` newer than the control plane's.
+
+use tf_provider::value::Value;
+
+use crate::framework::version::K0sVersion;
+use crate::framework::Problems;
+
+use super::model::*;
+use super::rollout::{self, Health, MemberView};
+use super::validate::parse_hcp_id;
+
+/// What planning learned from the clouds; `None` where it cannot be known yet (e.g. the
+/// hosted control plane is created in the same apply).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub template_hash: Option<String>,
+    /// The control plane's k0s version (the default of `k0s_version`).
+    pub hcp_version: Option<String>,
+    pub uid: Option<String>,
+}
+
+fn set_default<T>(v: &mut Value<T>, d: T) {
+    if v.is_null() {
+        *v = Value::Value(d);
+    }
+}
+
+fn opt(v: Option<String>) -> Str {
+    match v {
+        Some(s) => Value::Value(s.into()),
+        None => Value::Unknown,
+    }
+}
+
+/// Defaults of optional+computed arguments.
+fn fill_defaults(s: &mut State, r: &Resolved) {
+    set_default(&mut s.wait_for_nodes, true);
+    set_default(&mut s.max_parallel, DEFAULT_MAX_PARALLEL as i64);
+    if s.k0s_version.is_null() {
+        s.k0s_version = opt(r.hcp_version.clone());
+    }
+    if let Some(b) = s.rolling_update.as_mut_option() {
+        set_default(&mut b.max_surge, 1);
+        set_default(&mut b.max_unavailable, 0);
+    }
+    if let Some(b) = s.drain.as_mut_option() {
+        set_default(&mut b.enabled, true);
+        set_default(&mut b.timeout, "5m".to_string().into());
+    }
+}
+
+fn has_group(s: &State) -> Option<bool> {
+    match &s.server_group_policy {
+        Value::Unknown => None,
+        Value::Null => Some(false),
+        Value::Value(p) => Some(p.as_ref() != "none"),
+    }
+}
+
+/// The planned state of a new pool.
+pub fn plan_create(mut s: State, r: &Resolved) -> State {
+    fill_defaults(&mut s, r);
+    s.id = match (known(&s.hosted_control_plane_id), known(&s.name)) {
+        (Some(h), Some(n)) if parse_hcp_id(&h).is_some() => Value::Value(format!("{h}/{n}").into()),
+        _ => Value::Unknown,
+    };
+    s.uid = opt(r.uid.clone());
+    s.members = Value::Unknown;
+    s.ready_count = Value::Unknown;
+    s.template_hash = opt(r.template_hash.clone());
+    s.server_group_id = match has_group(&s) {
+        Some(false) => Value::Null,
+        _ => Value::Unknown,
+    };
+    s
+}
+
+/// Health of a member as recorded in state (what the last refresh saw).
+fn recorded_health(m: &Member) -> Health {
+    let status = known(&m.status).unwrap_or_default();
+    let ready = m.ready.as_ref_option().copied().unwrap_or(false);
+    match status.as_str() {
+        "ERROR" | "DELETED" | "SOFT_DELETED" | "SHUTOFF" | "SHELVED" | "SHELVED_OFFLOADED" => {
+            Health::Failed
+        }
+        "ACTIVE" if ready => Health::Ready,
+        "ACTIVE" => Health::Joining,
+        _ => Health::Building,
+    }
+}
+
+/// The recorded members as the rollout sees them.
+pub fn recorded_views(s: &State) -> Vec<MemberView> {
+    s.members
+        .as_ref_option()
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m.as_ref_option())
+                .enumerate()
+                .map(|(i, m)| MemberView {
+                    id: known(&m.id).unwrap_or_default(),
+                    template_hash: known(&m.template_hash).unwrap_or_default(),
+                    health: recorded_health(m),
+                    seq: i as u64,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// True when the recorded pool is what `s` asks for (so apply would do nothing).
+pub fn satisfied(
+    recorded: &State,
+    size: Option<i64>,
+    hash: Option<&str>,
+    wait_for_nodes: bool,
+) -> bool {
+    let (Some(size), Some(hash)) = (size, hash) else {
+        return false;
+    };
+    let mut views = recorded_views(recorded);
+    if !wait_for_nodes {
+        for v in &mut views {
+            if v.health == Health::Joining {
+                v.health = Health::Ready;
+            }
+        }
+    }
+    rollout::converged(&views, size.max(0) as u32, hash)
+}
+
+/// The planned state for an update, and the attribute paths that force replacement.
+pub fn plan_update(
+    prior: &State,
+    mut proposed: State,
+    r: &Resolved,
+) -> (State, Vec<Vec<&'static str>>, Problems) {
+    let mut replace = Vec::new();
+    let problems = Problems::default();
+    for (path, a, b) in [
+        (vec!["name"], &prior.name, &proposed.name),
+        (
+            vec!["hosted_control_plane_id"],
+            &prior.hosted_control_plane_id,
+            &proposed.hosted_control_plane_id,
+        ),
+    ] {
+        if !b.is_unknown() && a != b {
+            replace.push(path);
+        }
+    }
+    if !replace.is_empty() {
+        return (plan_create(proposed, r), replace, problems);
+    }
+    fill_defaults(&mut proposed, r);
+    proposed.id = prior.id.clone();
+    proposed.uid = prior.uid.clone();
+    proposed.template_hash = opt(r.template_hash.clone());
+    proposed.server_group_id = if has_group(&proposed) == has_group(prior)
+        && proposed.server_group_policy == prior.server_group_policy
+    {
+        prior.server_group_id.clone()
+    } else if has_group(&proposed) == Some(false) {
+        Value::Null
+    } else {
+        Value::Unknown
+    };
+    let wait = proposed
+        .wait_for_nodes
+        .as_ref_option()
+        .copied()
+        .unwrap_or(true);
+    let size = proposed.size.as_ref_option().copied();
+    if satisfied(prior, size, r.template_hash.as_deref(), wait) {
+        proposed.members = prior.members.clone();
+        proposed.ready_count = prior.ready_count.clone();
+    } else {
+        proposed.members = Value::Unknown;
+        proposed.ready_count = Value::Unknown;
+    }
+    (proposed, replace, problems)
+}
+
+/// A worker may run the control plane's version or an older one, never a newer one.
+pub fn check_worker_version(worker: &str, control_plane: &str) -> Result<(), String> {
+    match (K0sVersion::parse(worker), K0sVersion::parse(control_plane)) {
+        (Some(w), Some(cp)) if w > cp => Err(format!(
+            "k0s_version {worker} is newer than the hosted control plane's {control_plane}: \
+             Kubernetes does not support kubelets newer than their API server. Upgrade the \
+             control plane first, or leave k0s_version unset to follow it."
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::worker_pool::validate::tests::minimal;
+
+    fn member(id: &str, hash: &str, status: &str, ready: bool) -> Value<Member> {
+        let s = |v: &str| Value::Value(v.to_string().into());
+        Value::Value(Member {
+            id: s(id),
+            name: s(id),
+            status: s(status),
+            ready: Value::Value(ready),
+            template_hash: s(hash),
+            ..Default::default()
+        })
+    }
+
+    fn resolved(hash: &str) -> Resolved {
+        Resolved {
+            template_hash: Some(hash.into()),
+            hcp_version: Some("v1.32.6+k0s.0".into()),
+            uid: Some("u".into()),
+        }
+    }
+
+    fn applied(hash: &str, n: usize) -> State {
+        let mut s = plan_create(minimal(), &resolved(hash));
+        s.members = Value::Value(
+            (0..n)
+                .map(|i| member(&format!("m{i}"), hash, "ACTIVE", true))
+                .collect(),
+        );
+        s.ready_count = Value::Value(n as i64);
+        s
+    }
+
+    #[test]
+    fn create_fills_defaults_and_unknowns() {
+        let s = plan_create(minimal(), &resolved("h"));
+        assert_eq!(
+            s.id,
+            Value::Value("kmc-system/dev/general".to_string().into())
+        );
+        assert_eq!(
+            s.k0s_version,
+            Value::Value("v1.32.6+k0s.0".to_string().into())
+        );
+        assert_eq!(
+            (s.wait_for_nodes.clone(), s.max_parallel.clone()),
+            (Value::Value(true), Value::Value(20))
+        );
+        assert!(s.members.is_unknown() && s.ready_count.is_unknown());
+        assert_eq!(s.server_group_id, Value::Null);
+        let s = plan_create(minimal(), &Resolved::default());
+        assert!(s.k0s_version.is_unknown() && s.template_hash.is_unknown() && s.uid.is_unknown());
+    }
+
+    #[test]
+    fn converged_pool_plans_nothing() {
+        let prior = applied("h", 3);
+        let (planned, replace, _) = plan_update(&prior, minimal(), &resolved("h"));
+        assert!(replace.is_empty());
+        assert_eq!(planned, prior);
+    }
+
+    #[test]
+    fn size_change_and_drift_make_members_unknown() {
+        let prior = applied("h", 3);
+        let bigger = State {
+            size: Value::Value(5),
+            ..minimal()
+        };
+        let (planned, _, _) = plan_update(&prior, bigger, &resolved("h"));
+        assert!(planned.members.is_unknown() && planned.ready_count.is_unknown());
+
+        let mut drifted = applied("h", 3);
+        if let Some(ms) = drifted.members.as_mut_option() {
+            ms.pop();
+        }
+        let (planned, _, _) = plan_update(&drifted, minimal(), &resolved("h"));
+        assert!(planned.members.is_unknown());
+
+        let mut broken = applied("h", 3);
+        broken.members.as_mut_option().unwrap()[1] = member("m1", "h", "ERROR", false);
+        let (planned, _, _) = plan_update(&broken, minimal(), &resolved("h"));
+        assert!(planned.members.is_unknown());
+    }
+
+    #[test]
+    fn template_change_is_an_in_place_update() {
+        let prior = applied("h", 3);
+        let (planned, replace, _) = plan_update(&prior, minimal(), &resolved("h2"));
+        assert!(replace.is_empty());
+        assert_eq!(planned.template_hash, Value::Value("h2".to_string().into()));
+        assert!(planned.members.is_unknown());
+    }
+
+    #[test]
+    fn identity_changes_replace_the_pool() {
+        let prior = applied("h", 3);
+        let moved = State {
+            hosted_control_plane_id: Value::Value("kmc-system/prod".into()),
+            ..minimal()
+        };
+        let (_, replace, _) = plan_update(&prior, moved, &resolved("h"));
+        assert_eq!(replace, vec![vec!["hosted_control_plane_id"]]);
+    }
+
+    #[test]
+    fn worker_newer_than_control_plane_is_refused() {
+        assert!(check_worker_version("v1.32.6+k0s.0", "v1.32.6+k0s.0").is_ok());
+        assert!(check_worker_version("v1.31.2+k0s.0", "v1.32.6+k0s.0").is_ok());
+        let e = check_worker_version("v1.33.1+k0s.0", "v1.32.6+k0s.0").unwrap_err();
+        assert!(e.contains("newer than the hosted control plane"), "{e}");
+    }
+}
