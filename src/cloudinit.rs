@@ -78,11 +78,18 @@ fn download_command(t: &WorkerTemplate) -> String {
 /// Renders the user-data for one member.
 pub fn render(t: &WorkerTemplate, token: &Secret) -> Result<String, CloudInitError> {
     let mut doc = Mapping::new();
-    let token_file: Value = serde_yaml::from_str(&format!(
-        "path: /etc/k0s.token\npermissions: '0600'\nowner: root:root\ncontent: {}\n",
-        serde_json::to_string(token.expose()).expect("string")
-    ))
-    .expect("static YAML");
+    // Built as values, not text: whatever the token holds is serialized (quoted, escaped) by
+    // the YAML writer, never parsed.
+    let mut token_file = Mapping::new();
+    for (k, v) in [
+        ("path", "/etc/k0s.token"),
+        ("permissions", "0600"),
+        ("owner", "root:root"),
+        ("content", token.expose()),
+    ] {
+        token_file.insert(k.into(), Value::String(v.to_string()));
+    }
+    let token_file = Value::Mapping(token_file);
     doc.insert("write_files".into(), Value::Sequence(vec![token_file]));
     let runcmd = vec![
         Value::String(download_command(t)),

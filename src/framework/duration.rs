@@ -38,7 +38,8 @@ pub fn parse(s: &str) -> Option<Duration> {
         total += value * factor;
         rest = &rest[unit_len..];
     }
-    Some(Duration::from_secs_f64(total))
+    // Huge values ("99999999999999999999h") do not fit a Duration: not a duration either.
+    Duration::try_from_secs_f64(total).ok()
 }
 
 /// Formats a duration the way Go prints it for whole seconds (`1h30m0s` → `1h30m`).
