@@ -6,6 +6,11 @@
 //! catalog is all a client needs to find the rest. Servers published here as
 //! [`VmEvent`](crate::events::VmEvent)s are what the Kubernetes half joins as workers.
 
+// Handlers return `Result<_, Resp>` so an error can be answered with `?`-like early
+// returns in the service's own body shape; a response is built once per request, so its
+// size on the stack does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod admin;
 pub mod faults;
 pub mod glance;
@@ -423,6 +428,13 @@ pub fn authorize(ctx: &Ctx, req: &Req, svc: Service) -> Result<store::Token, Res
     Ok(t)
 }
 
+/// Any valid token (Keystone's own calls need no project scope).
+pub fn authorize_identity(ctx: &Ctx, req: &Req) -> Result<store::Token, Resp> {
+    req.header("x-auth-token")
+        .and_then(|t| keystone::validate(ctx, t))
+        .ok_or_else(|| http::unauthorized(Service::Identity, &ctx.identity_url()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,11 +458,4 @@ mod tests {
             "POST /identity/v3/auth/tokens"
         );
     }
-}
-
-/// Any valid token (Keystone's own calls need no project scope).
-pub fn authorize_identity(ctx: &Ctx, req: &Req) -> Result<store::Token, Resp> {
-    req.header("x-auth-token")
-        .and_then(|t| keystone::validate(ctx, t))
-        .ok_or_else(|| http::unauthorized(Service::Identity, &ctx.identity_url()))
 }

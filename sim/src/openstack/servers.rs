@@ -272,7 +272,7 @@ fn list(c: &Call, detail: bool) -> Resp {
         .values()
         .filter(|s| s.project_id == c.project_id())
         .collect();
-    mine.sort_by(|a, b| b.order.cmp(&a.order));
+    mine.sort_by_key(|s| std::cmp::Reverse(s.order));
     let after = match http::query_get(q, "marker") {
         None => u64::MAX,
         Some(m) => match mine.iter().find(|s| s.id == m) {
@@ -696,10 +696,10 @@ fn create(c: &Call) -> Resp {
         _ => return bad_request("Invalid input for field/attribute security_groups."),
     }
     if let Some(g) = &group_id {
-        if !st
+        if st
             .server_groups
             .get(g)
-            .is_some_and(|sg| sg.project_id == c.project_id())
+            .is_none_or(|sg| sg.project_id != c.project_id())
         {
             return bad_request(&format!("Instance group {g} could not be found."));
         }
