@@ -800,3 +800,50 @@ async fn images_and_networks_lookups() {
         .await;
     assert_eq!(g.body["security_groups"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_bodies_are_400_everywhere() {
+    let c = Cloud::start(OpenStackOptions::default()).await;
+    let id = c.create_server(small("target")).await;
+    let routes = [
+        ("POST", "/identity/v3/auth/tokens".to_string()),
+        ("POST", "/compute/v2.1/servers".to_string()),
+        ("PUT", format!("/compute/v2.1/servers/{id}")),
+        ("PUT", format!("/compute/v2.1/servers/{id}/tags")),
+        ("PUT", format!("/compute/v2.1/servers/{id}/metadata")),
+        ("POST", "/compute/v2.1/os-keypairs".to_string()),
+        ("POST", "/compute/v2.1/os-server-groups".to_string()),
+    ];
+    for (method, path) in &routes {
+        for body in [
+            "{",
+            "[]",
+            "null",
+            "\"x\"",
+            "{\"server\": 7}",
+            "\u{fffd}\u{0}",
+        ] {
+            let r = c
+                .http
+                .request(method.parse().unwrap(), format!("{}{path}", c.base))
+                .header("x-auth-token", &c.token)
+                .header("openstack-api-version", "compute 2.90")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 400, "{method} {path} with {body:?}");
+        }
+    }
+    let r = c
+        .http
+        .put(format!("{}/faults", c.sim.admin_url()))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Unknown paths: 404, not a crash.
+    assert_eq!(c.get("/compute/v2.1/nothing/here", None).await.status, 404);
+    assert_eq!(c.get("/elsewhere", None).await.status, 404);
+}

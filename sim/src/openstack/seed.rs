@@ -306,3 +306,21 @@ impl Seed {
         Ok(serde_yaml::from_str(text)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_yaml_keeps_the_other_defaults() {
+        let s = Seed::from_yaml(
+            "quotas:\n  instances: 10\nflavors:\n- {id: '42', name: tiny, vcpus: 1, ram_mb: 256, disk_gb: 1}\n",
+        )
+        .unwrap();
+        assert_eq!(s.quotas.instances, 10);
+        assert_eq!(s.quotas.cores, Quotas::default().cores);
+        assert_eq!(s.flavors.len(), 1);
+        assert_eq!(s.networks, Seed::default().networks);
+        assert!(Seed::from_yaml("quotas: [").is_err());
+    }
+}
