@@ -1,5 +1,5 @@
-//! `k0stack-sim up` starts fast, writes a kubeconfig that the real kubectl uses, and stops
-//! cleanly on SIGTERM.
+//! `k0stack-sim up` starts fast, writes a kubeconfig that the real kubectl uses and a
+//! clouds.yaml whose credentials authenticate, and stops cleanly on SIGTERM.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,6 +118,115 @@ fn up_serves_kubectl_and_stops_on_sigterm() {
     unsafe { libc_kill(child.id() as i32, 15) };
     let status = wait_with_timeout(&mut child, Duration::from_secs(5));
     assert!(status, "k0stack-sim did not stop on SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_writes_clouds_yaml_and_env_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_k0stack-sim"))
+        .args([
+            "up",
+            "--boot-latency",
+            "100ms",
+            "--token-ttl",
+            "1h",
+            "--hosts",
+            "2",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // admin.kubeconfig is written last: once it exists, everything is up.
+    while !dir.path().join("admin.kubeconfig").exists() {
+        assert!(start.elapsed() < Duration::from_secs(5), "not up after 5 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let startup = start.elapsed();
+    assert!(
+        startup < Duration::from_secs(1),
+        "k0stack-sim took {startup:?} to start"
+    );
+
+    let clouds: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.path().join("clouds.yaml")).unwrap())
+            .unwrap();
+    let cloud = &clouds["clouds"]["k0stack-sim"];
+    let auth = &cloud["auth"];
+    let s = |v: &serde_yaml::Value| v.as_str().unwrap().to_string();
+    let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": s(&auth["username"]), "domain": {"name": s(&auth["user_domain_name"])},
+        "password": s(&auth["password"])}}},
+        "scope": {"project": {"name": s(&auth["project_name"]), "domain": {"name": s(&auth["project_domain_name"])}}}}});
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/auth/tokens", s(&auth["auth_url"])))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
+    let tok: serde_json::Value = r.json().await.unwrap();
+    let compute = tok["token"]["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "compute")
+        .unwrap()["endpoints"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http
+        .get(format!("{compute}/servers"))
+        .header("x-auth-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The application credential cloud works too.
+    let ac = &clouds["clouds"]["k0stack-sim-appcred"]["auth"];
+    let r = http
+        .post(format!("{}/auth/tokens", s(&ac["auth_url"])))
+        .json(
+            &serde_json::json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": {"id": s(&ac["application_credential_id"]),
+                "secret": s(&ac["application_credential_secret"])}}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let env = std::fs::read_to_string(dir.path().join("env.sh")).unwrap();
+    let var = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("export {k}=")))
+            .unwrap_or_else(|| panic!("{k} not in env.sh:\n{env}"))
+            .trim_matches('\'')
+            .to_string()
+    };
+    assert_eq!(var("OS_AUTH_URL"), s(&auth["auth_url"]));
+    assert_eq!(var("OS_PASSWORD"), s(&auth["password"]));
+    let counters: serde_json::Value = http
+        .get(format!("{}/counters", var("K0STACK_SIM_ADMIN")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counters["POST /identity/v3/auth/tokens"], 2);
+    assert_eq!(counters["GET /compute/v2.1/servers"], 1);
+
+    unsafe { libc_kill(child.id() as i32, 15) };
+    assert!(
+        wait_with_timeout(&mut child, Duration::from_secs(5)),
+        "k0stack-sim did not stop on SIGTERM"
+    );
 }
 
 extern "C" {
