@@ -8,6 +8,7 @@
 //!   --k0smotron-versions LIST       served k0smotron.io versions, storage first
 //!                                   (default v1beta2,v1beta1; `none`: k0smotron not installed)
 //!   --boot-latency DURATION         server BUILD -> ACTIVE (default 2s)
+//!   --join-latency DURATION         ACTIVE server -> Ready node, when its user_data joins (default 200ms)
 //!   --token-ttl DURATION            Keystone token lifetime (default 1h)
 //!   --vm-error-rate FRACTION        boots ending in ERROR (default 0)
 //!   --hosts N                       simulated compute hosts (default 16)
@@ -25,7 +26,7 @@ use k0stack_sim::{EventBus, UpOptions};
 
 fn usage() -> &'static str {
     "usage: k0stack-sim up --dir DIR [--ready-delay 2s] [--k0smotron-versions v1beta2,v1beta1|none]\n\
-     \x20      [--boot-latency 2s] [--token-ttl 1h] [--vm-error-rate 0.05] [--hosts 16] [--seed FILE]"
+     \x20      [--boot-latency 2s] [--join-latency 1s] [--token-ttl 1h] [--vm-error-rate 0.05] [--hosts 16] [--seed FILE]"
 }
 
 fn parse_duration(s: &str) -> Result<Duration> {
@@ -74,6 +75,7 @@ fn parse_args(args: &[String]) -> Result<(UpOptions, K8sOptions, OpenStackOption
                 };
             }
             "--boot-latency" => os.boot_latency = parse_duration(value()?)?,
+            "--join-latency" => k8s.join_latency = parse_duration(value()?)?,
             "--token-ttl" => os.token_ttl = parse_duration(value()?)?,
             "--vm-error-rate" => {
                 let v = value()?;

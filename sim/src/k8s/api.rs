@@ -49,6 +49,9 @@ pub struct ApiServer {
     pub changed: Notify,
     /// Requests per "METHOD /path-template".
     pub counters: Mutex<BTreeMap<String, u64>>,
+    /// Node and eviction events (`node.ready`, `node.notready`, `node.delete`, `pod.evict`),
+    /// stamped from the process-wide sequence so they order against the OpenStack half's.
+    pub history: Mutex<Vec<crate::history::HistoryEntry>>,
 }
 
 impl ApiServer {
@@ -62,7 +65,16 @@ impl ApiServer {
             converter: identity,
             changed: Notify::new(),
             counters: Mutex::new(BTreeMap::new()),
+            history: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Records an event of `kind` about the object `name` (the node, or `ns/pod`).
+    pub fn record(&self, kind: &str, name: &str) {
+        self.history
+            .lock()
+            .expect("history")
+            .push(crate::history::HistoryEntry::now(kind, &self.name, name));
     }
 
     pub fn with_converter(self: Arc<Self>, c: Converter) -> Arc<Self> {
@@ -500,7 +512,13 @@ fn rest(
             }
             store.create(&rt, &ns, into(b), &manager).map(|o| (201, out(o)))
         }),
-        (Method::POST, true) if t.sub.as_deref() == Some("eviction") && rt.plural == "pods" => evict(&mut store, &ns, &name),
+        (Method::POST, true) if t.sub.as_deref() == Some("eviction") && rt.plural == "pods" => {
+            let r = evict(&mut store, &ns, &name);
+            if r.is_ok() {
+                api.record("pod.evict", &format!("{ns}/{name}"));
+            }
+            r
+        }
         (Method::PUT, true) => parse_body(content_type, body).and_then(|b| store.update(&rt, &ns, &name, into(b), &manager, status_only).map(|o| (200, out(o)))),
         (Method::PATCH, true) => parse_body(content_type, body).and_then(|b| {
             if content_type.starts_with("application/apply-patch") {
@@ -521,6 +539,9 @@ fn rest(
         }),
         (Method::DELETE, true) => {
             let r = store.delete(&rt, &ns, &name).map(|o| (200, out(o)));
+            if r.is_ok() && rt.plural == "nodes" {
+                api.record("node.delete", &name);
+            }
             if r.is_ok() && rt.plural == "namespaces" && store.get(&rt, "", &name).is_err() {
                 store.purge_namespace(&name);
             }

@@ -268,6 +268,7 @@ impl Joiner {
             return self.refuse(&vm, e.message);
         }
         drop(store);
+        hosted.api.record("node.ready", &vm.name);
         hosted.api.changed.notify_waiters();
     }
 
@@ -293,6 +294,7 @@ impl Joiner {
                         "node-lifecycle-controller",
                         true,
                     );
+                    h.api.record("node.notready", &name);
                 }
             }
         }
