@@ -11,7 +11,9 @@
 //! - hosted control plane APIs (one per k0smotron Cluster) listen on 127.20.0.0/16.
 
 pub mod events;
+pub mod history;
 pub mod k8s;
+pub mod openstack;
 
 use std::path::PathBuf;
 
