@@ -870,3 +870,319 @@ async fn debug_logs_have_method_path_status_duration_but_no_secret() {
     }
     assert!(!format!("{os:?}").contains(PASSWORD));
 }
+
+/// The same client against the OpenStack half of k0stack-sim.
+mod against_the_simulator {
+    use super::*;
+    use k0stack_sim::openstack::{FaultsPatch, OpenStackOptions, OpenStackSim};
+
+    async fn sim() -> OpenStackSim {
+        OpenStackSim::start(OpenStackOptions {
+            boot_latency: Duration::from_millis(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    fn password_config(sim: &OpenStackSim, max_retries: u32) -> OpenStackConfig {
+        let c = sim.credentials();
+        OpenStackConfig {
+            auth_url: sim.auth_url(),
+            region: Some(c.region),
+            interface: Interface::Public,
+            auth: Auth::Password {
+                user: NameOrId::Name(c.user_name),
+                user_domain: NameOrId::Name(c.user_domain_name),
+                password: Secret::new(c.password),
+                project: NameOrId::Name(c.project_name),
+                project_domain: NameOrId::Name(c.project_domain_name),
+            },
+            cacert_file: None,
+            insecure: false,
+            max_retries,
+            origin: "sim".into(),
+        }
+    }
+
+    fn client(sim: &OpenStackSim, max_retries: u32) -> OpenStack {
+        OpenStack::with_options(&password_config(sim, max_retries), fast()).unwrap()
+    }
+
+    fn faults(sim: &OpenStackSim, patch: Value) {
+        let p: FaultsPatch = serde_json::from_value(patch).unwrap();
+        sim.faults().update(p).unwrap();
+    }
+
+    async fn wait_status(os: &OpenStack, id: &str, want: &str) -> k0stack::openstack::Server {
+        for _ in 0..200 {
+            if let Some(s) = os.get_server(id).await.unwrap() {
+                if s.status == want {
+                    return s;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server {id} never became {want}");
+    }
+
+    #[tokio::test]
+    async fn create_list_and_delete_a_tagged_server() {
+        let sim = sim().await;
+        let os = client(&sim, 3);
+        let flavor = os.find_flavor("m1.small").await.unwrap();
+        assert_eq!((flavor.vcpus, flavor.ram_mb), (1, 2048));
+        let image = os.find_image("ubuntu-24.04").await.unwrap();
+        let net = os.find_network("private").await.unwrap();
+        assert!(!net.subnets.is_empty());
+        let sg = os.find_security_group("k0s-worker").await.unwrap();
+        assert_eq!(sg.name, "k0s-worker");
+        assert_eq!(os.find_keypair("demo").await.unwrap().name, "demo");
+        let group = os
+            .create_server_group("pool-a", "anti-affinity")
+            .await
+            .unwrap();
+        assert_eq!(group.policy, "anti-affinity");
+        let tags = vec!["k0stack".to_string(), "k0stack-pool=p1".to_string()];
+        let mut metadata = std::collections::BTreeMap::new();
+        metadata.insert("k0stack-index".to_string(), "0".to_string());
+        let id = os
+            .create_server(&CreateServer {
+                name: "pool-a-0".into(),
+                flavor_id: flavor.id.clone(),
+                image_id: Some(image.id.clone()),
+                networks: vec![net.id.clone()],
+                security_groups: vec![sg.name.clone()],
+                key_name: Some("demo".into()),
+                user_data: Some(Secret::new("#cloud-config\nruncmd: [echo hi]\n")),
+                metadata,
+                tags: tags.clone(),
+                availability_zone: Some("az1".into()),
+                server_group: Some(group.id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let s = wait_status(&os, &id, "ACTIVE").await;
+        assert_eq!(s.name, "pool-a-0");
+        assert_eq!(s.flavor_name.as_deref(), Some("m1.small"));
+        assert_eq!(s.metadata["k0stack-index"], "0");
+        assert!(s.tags.contains(&"k0stack-pool=p1".to_string()));
+        let ip = s.first_ip(Some("private")).expect("an address on private");
+        assert!(ip.starts_with("127.100."), "{ip}");
+        let view = sim.servers().into_iter().find(|v| v.id == id).unwrap();
+        assert_eq!(
+            view.user_data.as_deref(),
+            Some("#cloud-config\nruncmd: [echo hi]\n")
+        );
+        let listed = os
+            .list_servers(&ServerQuery {
+                tags: tags.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            vec![id.as_str()]
+        );
+        let other = os
+            .list_servers(&ServerQuery {
+                tags: vec!["k0stack".into(), "k0stack-pool=p2".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(other.is_empty());
+        let by_name = os
+            .list_servers(&ServerQuery {
+                name: Some(k0stack::openstack::exact_name("pool-a-0")),
+                status: Some("ACTIVE".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_name.len(), 1);
+        assert_eq!(
+            os.get_server_group(&group.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .members,
+            vec![id.clone()]
+        );
+        os.delete_server(&id).await.unwrap();
+        for _ in 0..200 {
+            if os.get_server(&id).await.unwrap().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(os.get_server(&id).await.unwrap(), None);
+        os.delete_server(&id).await.unwrap();
+        os.delete_server_group(&group.id).await.unwrap();
+        assert_eq!(os.get_server_group(&group.id).await.unwrap(), None);
+        let kinds: Vec<String> = sim.history().into_iter().map(|h| h.kind).collect();
+        assert!(kinds.contains(&"server.create".to_string()), "{kinds:?}");
+        assert!(kinds.contains(&"server.delete".to_string()), "{kinds:?}");
+    }
+
+    #[tokio::test]
+    async fn application_credentials_and_limits() {
+        let sim = sim().await;
+        let c = sim.credentials();
+        let mut cfg = password_config(&sim, 0);
+        cfg.auth = Auth::ApplicationCredential {
+            id: Some(c.application_credential_id),
+            name: None,
+            user: None,
+            secret: Secret::new(c.application_credential_secret),
+        };
+        let os = OpenStack::with_options(&cfg, fast()).unwrap();
+        let l = os.limits().await.unwrap();
+        assert_eq!(l.max_instances, 1000);
+        assert!(l.max_cores >= 4000, "{l:?}");
+        assert_eq!(l.used_instances, 0);
+    }
+
+    #[tokio::test]
+    async fn lookup_errors_list_what_exists() {
+        let sim = sim().await;
+        let os = client(&sim, 0);
+        let e = os.find_flavor("m1.hugee").await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("flavor 'm1.hugee' not found; available: "),
+            "{msg}"
+        );
+        for f in ["m1.small", "m1.medium", "m1.large", "g1.gpu"] {
+            assert!(msg.contains(f), "{msg}");
+        }
+        let e = os.find_image("duplicate-name").await.unwrap_err();
+        match &e {
+            OsError::Ambiguous { matches, .. } => assert_eq!(matches.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let e = os.find_network("nope").await.unwrap_err();
+        assert!(e.to_string().contains("private"), "{e}");
+        let e = os.find_security_group("nope").await.unwrap_err();
+        assert!(e.to_string().contains("default"), "{e}");
+        let e = os.find_keypair("nope").await.unwrap_err();
+        assert_eq!(e.to_string(), "keypair 'nope' not found; available: demo");
+    }
+
+    #[tokio::test]
+    async fn wrong_password_is_an_auth_error() {
+        let sim = sim().await;
+        let mut cfg = password_config(&sim, 3);
+        if let Auth::Password { password, .. } = &mut cfg.auth {
+            *password = Secret::new("not-the-password");
+        }
+        let os = OpenStack::with_options(&cfg, fast()).unwrap();
+        let e = os.limits().await.unwrap_err();
+        assert!(matches!(e, OsError::Auth { .. }), "{e:?}");
+        assert_eq!(sim.counters().get("POST /identity/v3/auth/tokens"), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_lists_reach_the_simulator_once() {
+        let sim = sim().await;
+        let os = client(&sim, 0);
+        os.limits().await.unwrap();
+        faults(&sim, json!({"latency_ms": 150}));
+        sim.counters().reset();
+        let q = ServerQuery {
+            tags: vec!["k0stack".into()],
+            ..Default::default()
+        };
+        let calls: Vec<_> = (0..10)
+            .map(|_| {
+                let os = os.clone();
+                let q = q.clone();
+                tokio::spawn(async move { os.list_servers(&q).await })
+            })
+            .collect();
+        for c in calls {
+            c.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            sim.counters().get("GET /compute/v2.1/servers/detail"),
+            1,
+            "{:?}",
+            sim.counters().snapshot()
+        );
+    }
+
+    #[tokio::test]
+    async fn injected_errors_and_rate_limits_are_retried() {
+        let sim = sim().await;
+        let os = client(&sim, 10);
+        os.limits().await.unwrap();
+        faults(&sim, json!({"error_rates": {"503": 0.3, "500": 0.2}}));
+        sim.counters().reset();
+        for i in 0..20 {
+            // Distinct queries so each is its own request (no coalescing).
+            os.list_servers(&ServerQuery {
+                name: Some(format!("^n{i}$")),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        let sent = sim.counters().get("GET /compute/v2.1/servers/detail");
+        assert!(
+            sent > 20,
+            "with 50% errors some requests must have been retried: {sent}"
+        );
+        faults(
+            &sim,
+            json!({"error_rates": {}, "rate_limit": {"rate": 1.0, "retry_after_s": 1}}),
+        );
+        let t = Instant::now();
+        let sim_faults = sim.faults();
+        let lift = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            sim_faults
+                .update(serde_json::from_value(json!({"rate_limit": null})).unwrap())
+                .unwrap();
+        });
+        os.limits().await.unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_secs(1),
+            "Retry-After not honoured: {:?}",
+            t.elapsed()
+        );
+        lift.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_down_cloud_gives_a_clear_error_after_the_retries() {
+        let sim = sim().await;
+        let os = client(&sim, 2);
+        os.limits().await.unwrap();
+        faults(&sim, json!({"down": true}));
+        let e = os.find_flavor("m1.small").await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("GET /compute/v2.1/flavors/detail: HTTP 503"),
+            "{msg}"
+        );
+        assert!(msg.ends_with("(gave up after 3 attempts)"), "{msg}");
+        faults(&sim, json!({"down": false}));
+        os.find_flavor("m1.small").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn short_lived_tokens_are_renewed_during_a_long_operation() {
+        let sim = sim().await;
+        faults(&sim, json!({"token_ttl_s": 1.0}));
+        let os = client(&sim, 0);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(2500) {
+            os.limits().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let auths = sim.counters().get("POST /identity/v3/auth/tokens");
+        assert!((2..=10).contains(&auths), "{auths} token requests");
+    }
+}
