@@ -3,7 +3,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::kube::KubeSource;
-use crate::openstack::OpenStackConfig;
+use crate::openstack::{OpenStack, OpenStackConfig};
 
 /// What configure resolved. Parts that were not configured are `None`; the resource that
 /// needs them reports [`NotConfigured`], so a configuration that only manages hosted
@@ -12,6 +12,10 @@ pub struct Clients {
     pub terraform_version: String,
     pub kube: Option<KubeClient>,
     pub openstack: Option<OpenStackConfig>,
+    /// The one OpenStack client of this provider process, built from `openstack` at
+    /// configure time: every resource shares its token, concurrency limits and coalesced
+    /// requests.
+    pub openstack_api: Option<OpenStack>,
     /// What is discovered once per provider process and shared by every resource.
     pub discovered: Discovered,
 }
@@ -67,6 +71,11 @@ impl Clients {
 
     pub fn openstack(&self) -> Result<&OpenStackConfig, NotConfigured> {
         self.openstack.as_ref().ok_or(NotConfigured::OpenStack)
+    }
+
+    /// The shared OpenStack client.
+    pub fn openstack_api(&self) -> Result<&OpenStack, NotConfigured> {
+        self.openstack_api.as_ref().ok_or(NotConfigured::OpenStack)
     }
 }
 

@@ -146,6 +146,19 @@ impl Provider for K0stackProvider {
                 ),
             }
         }
+        // No network I/O here: the client authenticates on first use, so a plan that
+        // needs no OpenStack call never talks to Keystone.
+        let mut openstack_api = None;
+        if let Some(cfg) = &openstack {
+            match openstack::OpenStack::new(cfg) {
+                Ok(api) => openstack_api = Some(api),
+                Err(e) => problems.push(
+                    &["openstack"],
+                    "Cannot build the OpenStack client",
+                    format!("{}: {e}", cfg.origin),
+                ),
+            }
+        }
         if !problems.is_empty() {
             problems.report(diags, BLOCKS);
             return None;
@@ -160,6 +173,7 @@ impl Provider for K0stackProvider {
             terraform_version,
             kube: kube_client,
             openstack,
+            openstack_api,
             discovered: Default::default(),
         });
         Some(())
