@@ -99,8 +99,7 @@ impl OsError {
                 };
                 code == "overLimit"
                     || code == "OverQuota"
-                    || *status == 413
-                    || (matches!(*status, 403 | 409) && quota_words)
+                    || (matches!(*status, 403 | 409 | 413) && quota_words)
             }
             _ => false,
         }
@@ -347,6 +346,8 @@ mod tests {
         )
         .is_quota());
         assert!(!api(404, "itemNotFound", "x").is_quota());
+        // A proxy refusing a large body is not a quota.
+        assert!(!api(413, "PayloadTooLarge", "Request Entity Too Large").is_quota());
         assert_eq!(api(404, "itemNotFound", "x").status(), Some(404));
         assert!(api(404, "itemNotFound", "x").is_not_found());
     }
