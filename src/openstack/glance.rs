@@ -116,10 +116,10 @@ mod tests {
 
     #[test]
     fn the_glance_sample_parses_once_its_missing_comma_is_fixed() {
-        let text = std::fs::read_to_string(
-            "/work/shared/reference/openstack-samples/glance/images-list-response.json",
-        )
-        .unwrap();
+        let Some(path) = crate::openstack::sample_path("glance/images-list-response.json") else {
+            return;
+        };
+        let text = std::fs::read_to_string(path).unwrap();
         assert!(
             serde_json::from_str::<Value>(&text).is_err(),
             "upstream fixed the sample?"

@@ -24,3 +24,29 @@ pub use nova::{
     ServerGroup, ServerQuery,
 };
 pub use retry::Backoff;
+
+/// Where the upstream api-ref samples are (`../shared/reference/openstack-samples` beside
+/// the repository, or `OPENSTACK_SAMPLES`). Tests that parse them skip, saying so, when a
+/// checkout has no copy.
+#[cfg(test)]
+pub(crate) fn sample_path(rel: &str) -> Option<std::path::PathBuf> {
+    let roots = [
+        std::env::var_os("OPENSTACK_SAMPLES").map(std::path::PathBuf::from),
+        Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/reference/openstack-samples"),
+        ),
+        Some(std::path::PathBuf::from(
+            "/work/shared/reference/openstack-samples",
+        )),
+    ];
+    let found = roots
+        .into_iter()
+        .flatten()
+        .map(|r| r.join(rel))
+        .find(|p| p.exists());
+    if found.is_none() {
+        eprintln!("skipped: OpenStack sample {rel} not present");
+    }
+    found
+}

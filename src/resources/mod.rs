@@ -28,5 +28,9 @@ pub fn all(handle: &ProviderHandle) -> HashMap<String, Box<dyn DynamicResource>>
             handle.clone(),
         )),
     );
+    m.insert(
+        "worker_pool".into(),
+        Box::new(worker_pool::resource::WorkerPool::new(handle.clone())),
+    );
     m
 }

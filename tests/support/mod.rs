@@ -9,7 +9,7 @@
 //!   `TF_*` variable leaks in from the developer's shell.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -236,6 +236,23 @@ impl TfDir {
         }
     }
 
+    /// Starts `terraform <args>` in its own process group, output discarded (see [`sigkill`]).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        Command::new(terraform_bin())
+            .current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(&self.env)
+            .process_group(0)
+            .spawn()
+            .expect("spawn terraform")
+    }
+
     pub fn init(&self) -> TfOutput {
         let out = self.run(&["init", "-no-color", "-input=false"]);
         out.assert_ok();
@@ -343,4 +360,196 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Both halves of k0stack-sim in this test process, sharing one event bus: OpenStack
+/// servers whose user_data joins a hosted cluster become its Nodes.
+pub struct CloudSim {
+    pub rt: tokio::runtime::Runtime,
+    pub k8s: k0stack_sim::k8s::K8sSim,
+    pub os: k0stack_sim::openstack::OpenStackSim,
+}
+
+impl CloudSim {
+    /// Fast latencies: boot 200 ms, join 100 ms, control plane ready 300 ms.
+    pub fn start() -> Self {
+        Self::start_with(
+            k0stack_sim::openstack::OpenStackOptions {
+                boot_latency: std::time::Duration::from_millis(200),
+                ..Default::default()
+            },
+            k0stack_sim::k8s::K8sOptions {
+                ready_delay: std::time::Duration::from_millis(300),
+                join_latency: std::time::Duration::from_millis(100),
+                ..Default::default()
+            },
+        )
+    }
+
+    pub fn start_with(
+        mut os: k0stack_sim::openstack::OpenStackOptions,
+        mut k8s: k0stack_sim::k8s::K8sOptions,
+    ) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let bus = k0stack_sim::EventBus::default();
+        os.bus = bus.clone();
+        k8s.bus = bus;
+        let (k8s, os) = rt.block_on(async {
+            let k8s = k0stack_sim::k8s::K8sSim::start(k8s)
+                .await
+                .expect("k8s half");
+            let os = k0stack_sim::openstack::OpenStackSim::start(os)
+                .await
+                .expect("openstack half");
+            (k8s, os)
+        });
+        Self { rt, k8s, os }
+    }
+
+    /// `terraform { required_providers }` and a provider block using both halves.
+    pub fn provider_config(&self) -> String {
+        format!(
+            "{}\nprovider \"k0stack\" {{\n  kubernetes {{\n    config_path = \"${{path.module}}/mgmt.kubeconfig\"\n  }}\n  openstack {{\n    cloud       = \"k0stack-sim\"\n    clouds_yaml = \"${{path.module}}/clouds.yaml\"\n  }}\n}}\n",
+            required_providers()
+        )
+    }
+
+    /// Writes `mgmt.kubeconfig` and `clouds.yaml` into the working directory.
+    pub fn write_files(&self, tf: &TfDir) {
+        tf.write("mgmt.kubeconfig", &self.k8s.kubeconfig());
+        tf.write("clouds.yaml", &self.os.clouds_yaml());
+    }
+
+    pub fn servers(&self) -> Vec<k0stack_sim::openstack::ServerView> {
+        self.os.servers()
+    }
+
+    /// Nodes of the hosted cluster `ns/name` (empty when it does not exist).
+    pub fn hosted_nodes(&self, ns: &str, name: &str) -> Vec<serde_json::Value> {
+        let Some(h) = self.k8s.operator.hosted_for(ns, name) else {
+            return vec![];
+        };
+        let store = h.api.store.lock().unwrap();
+        let rt = store.find("", "v1", "nodes").expect("nodes");
+        store.list(&rt, None, None)
+    }
+
+    pub fn ready_nodes(&self, ns: &str, name: &str) -> usize {
+        self.hosted_nodes(ns, name)
+            .iter()
+            .filter(|n| node_ready(n))
+            .count()
+    }
+
+    /// Both halves' events, in their one process-wide order.
+    pub fn history(&self) -> Vec<k0stack_sim::history::HistoryEntry> {
+        let mut all = self.os.history();
+        for h in self.k8s.operator.hosted.lock().unwrap().values() {
+            all.extend(h.api.history.lock().unwrap().iter().cloned());
+        }
+        all.sort_by_key(|e| e.seq);
+        all
+    }
+
+    /// Merges a fault patch (the JSON of `PUT /admin/faults`).
+    pub fn set_faults(&self, patch: serde_json::Value) {
+        let p: k0stack_sim::openstack::FaultsPatch =
+            serde_json::from_value(patch).expect("a faults patch");
+        self.os.faults().update(p).expect("faults accepted");
+    }
+
+    /// What an operator running `openstack server delete` does: Keystone token, Nova DELETE.
+    pub fn delete_server_out_of_band(&self, id: &str) {
+        let c = self.os.credentials();
+        let base = self.os.base_url();
+        self.rt.block_on(async {
+            let http = reqwest::Client::new();
+            let auth = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "name": c.user_name, "domain": {"name": c.user_domain_name}, "password": c.password}}},
+                "scope": {"project": {"name": c.project_name, "domain": {"name": c.project_domain_name}}}}});
+            let r = http
+                .post(format!("{}/auth/tokens", c.auth_url))
+                .json(&auth)
+                .send()
+                .await
+                .expect("keystone");
+            assert_eq!(r.status().as_u16(), 201);
+            let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
+            let r = http
+                .delete(format!("{base}/compute/v2.1/servers/{id}"))
+                .header("x-auth-token", token)
+                .send()
+                .await
+                .expect("nova");
+            assert_eq!(r.status().as_u16(), 204, "delete {id}");
+        });
+    }
+
+    /// Puts a server in ERROR as a failed hypervisor would (admin endpoint of the simulator).
+    pub fn fail_server(&self, id: &str) {
+        let url = format!("{}/servers/{id}/fail", self.os.admin_url());
+        self.rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(url)
+                .send()
+                .await
+                .expect("admin");
+            assert!(r.status().is_success(), "fail {id}: {}", r.status());
+        });
+    }
+
+    /// Polls `f` for up to 30 s.
+    pub fn wait_for(&self, what: &str, f: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// A Node object's Ready condition.
+pub fn node_ready(n: &serde_json::Value) -> bool {
+    n["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// The fewest Ready nodes at any point after sequence number `from_seq`, replaying the
+/// node events of the whole history (one hosted cluster).
+pub fn min_ready_during(history: &[k0stack_sim::history::HistoryEntry], from_seq: u64) -> usize {
+    let mut ready: BTreeSet<String> = BTreeSet::new();
+    let mut min = usize::MAX;
+    for e in history {
+        match e.kind.as_str() {
+            "node.ready" => {
+                ready.insert(e.name.clone());
+            }
+            "node.notready" | "node.delete" => {
+                ready.remove(&e.name);
+            }
+            _ => continue,
+        }
+        if e.seq > from_seq {
+            min = min.min(ready.len());
+        }
+    }
+    min
+}
+
+/// Sends SIGKILL to a process spawned with [`TfDir::spawn`] and its whole group (the
+/// provider plugin too: as if the machine running Terraform died).
+pub fn sigkill(child: &mut std::process::Child) {
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.wait();
 }

@@ -207,6 +207,12 @@ pub fn progress(observed: &[Observed], size: u32) -> String {
     format!("{active}/{size} ACTIVE, {ready}/{size} Ready")
 }
 
+/// `3/5 Ready` from the rollout's view.
+pub fn progress_of(views: &[MemberView], size: u32) -> String {
+    let ready = views.iter().filter(|v| v.health == Health::Ready).count();
+    format!("{ready}/{size} Ready, {} members", views.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

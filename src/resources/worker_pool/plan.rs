@@ -180,7 +180,7 @@ pub fn plan_update(
     let size = proposed.size.as_ref_option().copied();
     if satisfied(prior, size, r.template_hash.as_deref(), wait) {
         proposed.members = prior.members.clone();
-        proposed.ready_count = prior.ready_count.clone();
+        proposed.ready_count = prior.ready_count;
     } else {
         proposed.members = Value::Unknown;
         proposed.ready_count = Value::Unknown;
@@ -248,7 +248,7 @@ mod tests {
             Value::Value("v1.32.6+k0s.0".to_string().into())
         );
         assert_eq!(
-            (s.wait_for_nodes.clone(), s.max_parallel.clone()),
+            (s.wait_for_nodes, s.max_parallel),
             (Value::Value(true), Value::Value(20))
         );
         assert!(s.members.is_unknown() && s.ready_count.is_unknown());

@@ -1,0 +1,481 @@
+//! Apply and destroy of a worker pool: observe (one Nova list, one node list) → decide
+//! (`rollout::next_step`) → act (create / drain+delete, bounded by `max_parallel`) → repeat
+//! until the pool is what was asked or the deadline passes. Whatever happens, the caller
+//! records the last observation, so the state lists every server that exists.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::cloudinit;
+use crate::framework::Secret;
+use crate::kube::workload;
+use crate::openstack::{OpenStack, OsError};
+use crate::resources::hosted_control_plane::object::Api;
+
+use super::cloud::{self, Ownership, ResolvedTemplate};
+use super::model::PoolSpec;
+use super::observe::{self, NodeFacts, Nodes, Observed};
+use super::rollout::{self, Health, Policy};
+use super::template::{member_name, next_zone};
+use super::token;
+
+/// Why an apply stopped short.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{0}")]
+    OpenStack(#[from] OsError),
+    #[error("{0}")]
+    Token(#[from] token::TokenError),
+    #[error("{0}")]
+    Workload(#[from] workload::WorkloadError),
+    #[error("{0}")]
+    CloudInit(#[from] cloudinit::CloudInitError),
+    #[error("timed out after {waited} with {progress}; {detail}")]
+    Timeout {
+        waited: String,
+        progress: String,
+        detail: String,
+    },
+    #[error(
+        "{count} servers failed to boot in this apply (budget {budget}); the last faults: {faults}"
+    )]
+    TooManyFailures {
+        count: usize,
+        budget: usize,
+        faults: String,
+    },
+}
+
+/// Everything one apply of a pool works with.
+pub struct Pool {
+    pub os: OpenStack,
+    pub mgmt: kube::Client,
+    pub api: Api,
+    pub hcp_ns: String,
+    pub hcp_name: String,
+    pub hcp_uid: String,
+    /// Client of the hosted cluster (None when its kubeconfig is not available).
+    pub workload: Option<kube::Client>,
+    pub spec: PoolSpec,
+    pub rt: ResolvedTemplate,
+    pub hash: String,
+    pub uid: String,
+    pub pool_id: String,
+    pub server_group_id: Option<String>,
+    token: OnceCell<Secret>,
+}
+
+impl Pool {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        os: OpenStack,
+        mgmt: kube::Client,
+        api: Api,
+        hcp: (&str, &str, &str),
+        workload: Option<kube::Client>,
+        spec: PoolSpec,
+        rt: ResolvedTemplate,
+        uid: String,
+    ) -> Self {
+        let hash = rt.template.hash();
+        let pool_id = format!("{}/{}/{}", hcp.0, hcp.1, spec.name);
+        Self {
+            os,
+            mgmt,
+            api,
+            hcp_ns: hcp.0.into(),
+            hcp_name: hcp.1.into(),
+            hcp_uid: hcp.2.into(),
+            workload,
+            spec,
+            rt,
+            hash,
+            uid,
+            pool_id,
+            server_group_id: None,
+            token: OnceCell::new(),
+        }
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            max_surge: self.spec.max_surge,
+            max_unavailable: self.spec.max_unavailable,
+        }
+    }
+
+    /// The hosted cluster's nodes, or Unknown when it cannot be reached (logged).
+    pub async fn nodes(&self) -> Option<Vec<NodeFacts>> {
+        let wl = self.workload.as_ref()?;
+        match workload::nodes(wl).await {
+            Ok(ns) => Some(
+                ns.iter()
+                    .map(|n| NodeFacts {
+                        name: n.metadata.name.clone().unwrap_or_default(),
+                        ready: workload::node_ready(n),
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(pool = %self.pool_id, "cannot list the hosted cluster's nodes: {e}");
+                None
+            }
+        }
+    }
+
+    /// One observation: the pool's servers (minus those we are deleting) and their nodes.
+    /// Ids in `removing` that Nova no longer lists are dropped from it: deleted for good.
+    pub async fn observe(
+        &self,
+        had_node: &BTreeSet<String>,
+        removing: &mut BTreeSet<String>,
+    ) -> Result<Vec<Observed>, OsError> {
+        let (servers, nodes) =
+            futures_util::join!(cloud::pool_servers(&self.os, &self.uid), self.nodes());
+        let servers = servers?;
+        removing.retain(|id| servers.iter().any(|s| &s.id == id));
+        let facts = servers
+            .iter()
+            .filter(|s| !removing.contains(&s.id))
+            .map(|s| cloud::facts(s, Some(&self.rt.first_network)))
+            .collect();
+        let nodes_ref = match &nodes {
+            Some(n) => Nodes::Known(n),
+            None => Nodes::Unknown,
+        };
+        Ok(observe::observe(
+            facts,
+            nodes_ref,
+            had_node,
+            self.spec.wait_for_nodes,
+        ))
+    }
+
+    async fn token(&self, deadline: Instant) -> Result<&Secret, ApplyError> {
+        self.token
+            .get_or_try_init(|| async {
+                let valid_for =
+                    deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(300);
+                let (_, t) = token::mint(
+                    &self.mgmt,
+                    self.api,
+                    &self.hcp_ns,
+                    &self.hcp_name,
+                    &self.uid,
+                    valid_for,
+                )
+                .await?;
+                Ok::<_, ApplyError>(t)
+            })
+            .await
+    }
+
+    /// Revokes the tokens this pool minted (this apply's, and any left by an interrupted one).
+    pub async fn revoke_tokens(&self) {
+        match token::revoke_all(&self.mgmt, self.api, &self.hcp_ns, &self.uid).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(pool = %self.pool_id, revoked = n, "join tokens revoked")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(pool = %self.pool_id, "cannot revoke join tokens: {e}"),
+        }
+    }
+
+    /// Makes sure the pool's server group exists when a policy is set; returns its id.
+    pub async fn ensure_server_group(
+        &mut self,
+        recorded: Option<String>,
+    ) -> Result<Option<String>, OsError> {
+        let Some(policy) = self.spec.server_group_policy.clone() else {
+            self.server_group_id = None;
+            return Ok(None);
+        };
+        if let Some(id) = recorded {
+            if let Some(g) = self.os.get_server_group(&id).await? {
+                if g.policy == policy {
+                    self.server_group_id = Some(g.id.clone());
+                    return Ok(Some(g.id));
+                }
+            }
+        }
+        let name = format!(
+            "k0stack-{}-{}",
+            self.spec.name,
+            &self.uid[..8.min(self.uid.len())]
+        );
+        let g = self.os.create_server_group(&name, &policy).await?;
+        tracing::info!(pool = %self.pool_id, group = %g.id, %policy, "server group created");
+        self.server_group_id = Some(g.id.clone());
+        Ok(Some(g.id))
+    }
+
+    async fn create_member(
+        &self,
+        name: String,
+        zone: Option<String>,
+        deadline: Instant,
+    ) -> Result<String, ApplyError> {
+        let token = self.token(deadline).await?;
+        let user_data = cloudinit::render(&self.rt.template.worker(), token)?;
+        let owner = Ownership {
+            pool_uid: &self.uid,
+            hcp_uid: &self.hcp_uid,
+            pool_id: &self.pool_id,
+            hash: &self.hash,
+        };
+        let req = cloud::create_request(
+            &self.rt,
+            &owner,
+            &name,
+            zone.as_deref(),
+            self.server_group_id.as_deref(),
+            Secret::new(user_data),
+        );
+        let id = self.os.create_server(&req).await?;
+        tracing::debug!(pool = %self.pool_id, server = %id, %name, "server created");
+        Ok(id)
+    }
+
+    /// Drains (unless the member failed: its kubelet cannot evict anything), deletes the
+    /// node, then the server.
+    async fn remove_member(&self, o: &Observed) -> Result<(), ApplyError> {
+        if let (Some(node), Some(wl)) = (&o.node, &self.workload) {
+            if self.spec.drain_enabled && o.health != Health::Failed {
+                let moved = workload::drain(
+                    wl,
+                    &node.name,
+                    self.spec.drain_timeout,
+                    self.spec.ignore_pdb_after,
+                )
+                .await?;
+                tracing::info!(pool = %self.pool_id, node = %node.name, pods = moved, "node drained");
+            }
+            workload::delete_node(wl, &node.name).await?;
+        }
+        self.os.delete_server(&o.server.id).await?;
+        tracing::info!(pool = %self.pool_id, server = %o.server.id, name = %o.server.name, "server deleted");
+        Ok(())
+    }
+
+    /// Converges the pool; always returns the last observation (for the state).
+    pub async fn converge(
+        &self,
+        had_node: BTreeSet<String>,
+        timeout: Duration,
+    ) -> (Vec<Observed>, Result<(), ApplyError>) {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let mut had = had_node;
+        let mut removing: BTreeSet<String> = BTreeSet::new();
+        let mut faults: Vec<String> = Vec::new();
+        let budget = 3 + self.spec.size as usize;
+        let mut delay = Duration::from_millis(200);
+        let mut last_progress = String::new();
+        let mut last: Vec<Observed> = Vec::new();
+        let parallel = self.spec.max_parallel.max(1) as usize;
+        loop {
+            let observed = match self.observe(&had, &mut removing).await {
+                Ok(o) => o,
+                Err(e) => return (last, Err(e.into())),
+            };
+            had.extend(
+                observed
+                    .iter()
+                    .filter(|o| o.node.is_some())
+                    .map(|o| o.server.id.clone()),
+            );
+            let progress = format!(
+                "pool {}: {}",
+                self.pool_id,
+                observe::progress(&observed, self.spec.size)
+            );
+            if progress != last_progress {
+                tracing::info!("{progress}");
+                last_progress = progress;
+            }
+            let views = observe::views(&observed);
+            last = observed;
+            // Done when the pool is right and every server we deleted is gone (a delete
+            // can still fail, and the state must not forget a server that exists).
+            if rollout::converged(&views, self.spec.size, &self.hash) && removing.is_empty() {
+                return (last, Ok(()));
+            }
+            if Instant::now() >= deadline {
+                let detail = waiting_detail(&last, &self.hash);
+                return (
+                    last,
+                    Err(ApplyError::Timeout {
+                        waited: crate::framework::duration::format(timeout),
+                        progress: observe::progress_of(&views, self.spec.size),
+                        detail,
+                    }),
+                );
+            }
+            let step = rollout::next_step(&views, self.spec.size, &self.hash, self.policy());
+            if step.is_empty() {
+                tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now())))
+                    .await;
+                delay = (delay * 3 / 2).min(Duration::from_secs(2));
+                continue;
+            }
+            delay = Duration::from_millis(200);
+
+            // Failed members: note their faults (bounded budget), then remove them.
+            for id in &step.remove {
+                if let Some(o) = last
+                    .iter()
+                    .find(|o| &o.server.id == id && o.health == Health::Failed)
+                {
+                    faults.push(format!(
+                        "{} ({}): {}",
+                        o.server.name,
+                        o.server.status,
+                        o.server.fault.clone().unwrap_or_else(|| "node gone".into())
+                    ));
+                }
+            }
+            if faults.len() > budget {
+                let tail: Vec<String> = faults.iter().rev().take(3).cloned().collect();
+                return (
+                    last,
+                    Err(ApplyError::TooManyFailures {
+                        count: faults.len(),
+                        budget,
+                        faults: tail.join("; "),
+                    }),
+                );
+            }
+            let victims: Vec<Observed> = step
+                .remove
+                .iter()
+                .filter_map(|id| last.iter().find(|o| &o.server.id == id).cloned())
+                .collect();
+            let removed: Vec<Result<String, ApplyError>> = stream::iter(victims)
+                .map(|o: Observed| async move {
+                    self.remove_member(&o).await.map(|_| o.server.id.clone())
+                })
+                .buffer_unordered(parallel)
+                .collect()
+                .await;
+            for r in removed {
+                match r {
+                    Ok(id) => {
+                        removing.insert(id);
+                    }
+                    Err(e) => return (last, Err(e)),
+                }
+            }
+            if step.create > 0 {
+                let mut taken: Vec<String> = last.iter().map(|o| o.server.name.clone()).collect();
+                let mut zones: Vec<Option<String>> = last
+                    .iter()
+                    .filter(|o| !removing.contains(&o.server.id))
+                    .map(|o| o.server.zone.clone())
+                    .collect();
+                let mut plans = Vec::new();
+                for _ in 0..step.create {
+                    let name = member_name(&self.spec.name, &taken);
+                    taken.push(name.clone());
+                    let zone = next_zone(&self.spec.availability_zones, &zones).cloned();
+                    zones.push(zone.clone());
+                    plans.push((name, zone));
+                }
+                let created: Vec<Result<String, ApplyError>> = stream::iter(plans)
+                    .map(|(name, zone)| self.create_member(name, zone, deadline))
+                    .buffer_unordered(parallel)
+                    .collect()
+                    .await;
+                if let Some(Err(e)) = created.into_iter().find(|r| r.is_err()) {
+                    // Servers that were created are adopted by the next observation.
+                    let last = self.observe(&had, &mut removing).await.unwrap_or(last);
+                    return (last, Err(e));
+                }
+            }
+        }
+    }
+
+    /// Destroy: drain (best effort, bounded), delete every server, wait until they are
+    /// gone, then the server group and the join tokens.
+    pub async fn destroy(
+        &self,
+        server_group: Option<String>,
+        timeout: Duration,
+    ) -> Result<(), ApplyError> {
+        let start = Instant::now();
+        let parallel = self.spec.max_parallel.max(1) as usize;
+        let observed = self.observe(&BTreeSet::new(), &mut BTreeSet::new()).await?;
+        let results: Vec<Result<(), ApplyError>> = stream::iter(observed)
+            .map(|o: Observed| async move {
+                if let (Some(node), Some(wl)) = (&o.node, &self.workload) {
+                    if self.spec.drain_enabled && o.health != Health::Failed {
+                        if let Err(e) = workload::drain(wl, &node.name, self.spec.drain_timeout, self.spec.ignore_pdb_after).await {
+                            tracing::warn!(pool = %self.pool_id, node = %node.name, "drain failed, deleting anyway: {e}");
+                        }
+                    }
+                    if let Err(e) = workload::delete_node(wl, &node.name).await {
+                        tracing::warn!(pool = %self.pool_id, node = %node.name, "cannot delete the node: {e}");
+                    }
+                }
+                self.os.delete_server(&o.server.id).await.map_err(ApplyError::from)
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
+            return Err(e);
+        }
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let left = cloud::pool_servers(&self.os, &self.uid).await?;
+            if left.is_empty() {
+                break;
+            }
+            if start.elapsed() >= timeout {
+                let names: Vec<String> = left
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.status))
+                    .collect();
+                return Err(ApplyError::Timeout {
+                    waited: crate::framework::duration::format(timeout),
+                    progress: format!("{} servers left", left.len()),
+                    detail: format!("still deleting: {}", names.join(", ")),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(Duration::from_secs(2));
+        }
+        if let Some(g) = server_group {
+            self.os.delete_server_group(&g).await?;
+        }
+        self.revoke_tokens().await;
+        Ok(())
+    }
+}
+
+/// What the members not yet done are waiting for (for the timeout message).
+fn waiting_detail(observed: &[Observed], hash: &str) -> String {
+    let waiting: Vec<String> = observed
+        .iter()
+        .filter(|o| o.health != Health::Ready || o.server.template_hash.as_deref() != Some(hash))
+        .take(5)
+        .map(|o| {
+            let what = match o.health {
+                Health::Building => format!("server {}", o.server.status),
+                Health::Joining if o.node.is_none() => "ACTIVE, node not registered (check the join: cloud-init log, network to the hosted API)".to_string(),
+                Health::Joining => "node NotReady".to_string(),
+                Health::Failed => format!("failed: {}", o.server.fault.clone().unwrap_or_default()),
+                Health::Ready => "on an old template, waiting to be replaced".to_string(),
+            };
+            format!("{}: {what}", o.server.name)
+        })
+        .collect();
+    if waiting.is_empty() {
+        "members missing".into()
+    } else {
+        waiting.join("; ")
+    }
+}
