@@ -78,6 +78,10 @@ resource "k0stack_hosted_control_plane" "prod" {
   service {
     type = "NodePort"
   }
+  # Replicas share one datastore: an etcd cluster run by k0smotron.
+  storage {
+    type = "etcd"
+  }
 }
 
 resource "k0stack_worker_pool" "prod_general" {

@@ -8,6 +8,9 @@ resource "k0stack_hosted_control_plane" "this" {
   service {
     type = "NodePort"
   }
+  storage {
+    type = "etcd"
+  }
 }
 
 resource "k0stack_worker_pool" "this" {

@@ -5,6 +5,9 @@ resource "k0stack_hosted_control_plane" "prod" {
   management_cluster_id = k0stack_management_cluster.this.id
   k0s_version           = "v1.32.6+k0s.0"
   replicas              = 3
+  storage {
+    type = "etcd"
+  }
 }
 
 # Five general-purpose workers spread over three zones, never two on one hypervisor.

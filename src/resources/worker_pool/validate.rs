@@ -34,7 +34,32 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
     for v in [&s.name, &s.hosted_control_plane_id, &s.flavor, &s.image] {
         complete &= !v.is_unknown() && !v.is_null();
     }
-    complete &= !s.networks.is_unknown();
+    // A list or map with an unknown element is not complete either (its hash would change).
+    for l in [
+        &s.networks,
+        &s.security_groups,
+        &s.availability_zones,
+        &s.taints,
+    ] {
+        complete &= !l.is_unknown()
+            && l.as_ref_option()
+                .is_none_or(|l| l.iter().all(|n| !n.is_unknown()));
+    }
+    for m in [&s.labels, &s.metadata] {
+        complete &= !m.is_unknown()
+            && m.as_ref_option()
+                .is_none_or(|m| m.values().all(|v| !v.is_unknown()));
+    }
+    for v in [
+        &s.key_pair,
+        &s.k0s_version,
+        &s.k0s_download_url,
+        &s.kubelet_extra_args,
+        &s.extra_user_data,
+        &s.server_group_policy,
+    ] {
+        complete &= !v.is_unknown();
+    }
 
     let name = known(&s.name).unwrap_or_default();
     if s.name.is_value() {
@@ -74,7 +99,10 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         }
     }
     let networks = known_list(&s.networks);
-    if s.networks.is_value() && networks.is_empty() {
+    // Count elements, known or not: `[var.network]` is one network whose name is unknown
+    // while a module is validated.
+    let listed = s.networks.as_ref_option().map_or(0, |l| l.len());
+    if s.networks.is_value() && listed == 0 {
         p.push(
             &["networks"],
             "No network",
