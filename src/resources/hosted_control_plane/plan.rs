@@ -16,8 +16,22 @@ use crate::framework::Problems;
 use super::model::*;
 use super::validate::namespace_of_management_cluster;
 
+/// The ports k0smotron uses when a `service` block leaves them out: planned as known
+/// values, so the refresh after apply (which reads them back) sees no change.
+fn service_defaults(s: &mut State) {
+    if let Some(svc) = s.service.as_mut_option() {
+        if svc.api_port.is_null() {
+            svc.api_port = Value::Value(DEFAULT_API_PORT as i64);
+        }
+        if svc.konnectivity_port.is_null() {
+            svc.konnectivity_port = Value::Value(DEFAULT_KONNECTIVITY_PORT as i64);
+        }
+    }
+}
+
 /// Fills defaults and marks computed values unknown for a create.
 pub fn plan_create(mut s: State) -> State {
+    service_defaults(&mut s);
     if s.replicas.is_null() {
         s.replicas = Value::Value(1);
     }
@@ -70,6 +84,7 @@ pub fn plan_update(
 ) -> (State, Vec<Vec<&'static str>>, Problems) {
     let mut replace = Vec::new();
     let mut problems = Problems::default();
+    service_defaults(&mut proposed);
     if proposed.replicas.is_null() {
         proposed.replicas = Value::Value(1);
     }
