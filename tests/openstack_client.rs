@@ -385,6 +385,47 @@ async fn retry_after_on_429_is_honoured() {
     assert_eq!(mock.count("GET /compute/v2.1/limits"), 2);
 }
 
+/// The retry policy waits on tokio's clock: with the clock paused, a 30 s Retry-After and
+/// the default backoff are honoured in full (tokio time advances) while the test takes
+/// no wall time — no sleeps in the test suite.
+#[tokio::test(start_paused = true)]
+async fn retry_waits_are_on_the_paused_tokio_clock() {
+    let mock = Mock::start(|r, n| {
+        (r.path == "/compute/v2.1/limits").then(|| match n {
+            0 | 1 => Resp {
+                status: 429,
+                headers: vec![("Retry-After", "30".into())],
+                body: json!({"overLimit": {"code": 429, "message": "slow down"}}),
+                delay: Duration::ZERO,
+            },
+            2 => status(
+                503,
+                json!({"computeFault": {"code": 503, "message": "busy"}}),
+            ),
+            _ => ok(
+                json!({"limits": {"absolute": {"maxTotalInstances": 10, "totalInstancesUsed": 2}}}),
+            ),
+        })
+    })
+    .await;
+    // Default options: real backoff (500 ms base, 20 s cap, half jitter).
+    let os = OpenStack::new(&mock.config(5)).unwrap();
+    os.project_id().await.unwrap();
+    let (wall, clock) = (Instant::now(), tokio::time::Instant::now());
+    let l = os.limits().await.unwrap();
+    let waited = clock.elapsed();
+    assert_eq!(l.max_instances, 10);
+    assert_eq!(mock.count("GET /compute/v2.1/limits"), 4);
+    // Two Retry-After: 30 waits, then one backoff step (attempt 2: 1-2 s with jitter).
+    assert!(waited >= Duration::from_secs(61), "{waited:?}");
+    assert!(waited <= Duration::from_secs(63), "{waited:?}");
+    assert!(
+        wall.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        wall.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn a_503_is_retried_then_succeeds() {
     let mock = Mock::start(|r, n| {
@@ -924,6 +965,50 @@ mod against_the_simulator {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("server {id} never became {want}");
+    }
+
+    /// 250 servers listed through Nova pages of 100 (`max_limit` lowered, as a cloud may
+    /// configure it): every server once, in 3 requests.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pagination_over_250_servers() {
+        let sim = sim().await;
+        let os = client(&sim, 3);
+        let flavor = os.find_flavor("m1.small").await.unwrap();
+        let image = os.find_image("ubuntu-24.04").await.unwrap();
+        let creates = (0..250).map(|i| {
+            let os = os.clone();
+            let (flavor, image) = (flavor.id.clone(), image.id.clone());
+            async move {
+                os.create_server(&CreateServer {
+                    name: format!("page-{i:03}"),
+                    flavor_id: flavor,
+                    image_id: Some(image),
+                    tags: vec!["k0stack".into(), "k0stack-pool=paged".into()],
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+            }
+        });
+        let ids: std::collections::BTreeSet<String> = futures_util::future::join_all(creates)
+            .await
+            .into_iter()
+            .collect();
+        assert_eq!(ids.len(), 250);
+        faults(&sim, json!({"max_limit": 100}));
+        sim.counters().reset();
+        let listed = os
+            .list_servers(&ServerQuery {
+                tags: vec!["k0stack-pool=paged".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let listed_ids: std::collections::BTreeSet<String> =
+            listed.iter().map(|s| s.id.clone()).collect();
+        assert_eq!(listed.len(), 250, "no server twice");
+        assert_eq!(listed_ids, ids);
+        assert_eq!(sim.counters().get("GET /compute/v2.1/servers/detail"), 3);
     }
 
     #[tokio::test]

@@ -42,6 +42,9 @@ pub struct Faults {
     pub delete_latency_ms: u64,
     /// Every non-admin request answers 503 (a cloud outage).
     pub down: bool,
+    /// Nova's `[api] max_limit`: the largest page a list answers (1000, as Nova's default);
+    /// lower it to make clients page.
+    pub max_limit: usize,
 }
 
 impl Default for Faults {
@@ -55,6 +58,7 @@ impl Default for Faults {
             boot_latency_ms: 200,
             delete_latency_ms: 100,
             down: false,
+            max_limit: 1000,
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct FaultsPatch {
     pub boot_latency_ms: Option<u64>,
     pub delete_latency_ms: Option<u64>,
     pub down: Option<bool>,
+    pub max_limit: Option<usize>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(
@@ -117,6 +122,12 @@ impl Faults {
         }
         if p.token_ttl_s.is_some_and(|t| !(0.0..1e9).contains(&t)) {
             return Err("token_ttl_s out of range".into());
+        }
+        if p.max_limit == Some(0) {
+            return Err("max_limit must be at least 1".into());
+        }
+        if let Some(v) = p.max_limit {
+            self.max_limit = v;
         }
         if let Some(v) = p.latency_ms {
             self.latency_ms = v;

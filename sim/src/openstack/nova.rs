@@ -393,10 +393,10 @@ pub fn paginate<T: Clone>(
     id_of: impl Fn(&T) -> String,
     path: &str,
 ) -> Result<(Vec<T>, Option<Value>), Resp> {
-    const MAX_LIMIT: usize = 1000;
+    let max_limit = c.ctx.faults.get().max_limit;
     let limit = parse_limit(&c.req.query)?
-        .unwrap_or(MAX_LIMIT)
-        .min(MAX_LIMIT);
+        .unwrap_or(max_limit)
+        .min(max_limit);
     let start = match http::query_get(&c.req.query, "marker") {
         None => 0,
         Some(m) => match items.iter().position(|x| id_of(x) == m) {

@@ -263,7 +263,10 @@ fn list(c: &Call, detail: bool) -> Resp {
         Some(Err(_)) => return bad_request("Invalid regular expression in the ip filter."),
     };
     let limit = match parse_limit(q) {
-        Ok(l) => l.unwrap_or(1000).min(1000),
+        Ok(l) => {
+            let max_limit = c.ctx.faults.get().max_limit;
+            l.unwrap_or(max_limit).min(max_limit)
+        }
         Err(r) => return r,
     };
     let st = c.ctx.state.lock().expect("state");
