@@ -234,7 +234,7 @@ fn pool_converges_under_api_errors_rate_limits_short_tokens_and_vm_errors() {
         "vm_error_rate": 0.05,
     });
     cloud.set_faults(faults.clone());
-    // 429 bursts: every 2.5 s, 400 ms in which 90 % of the requests are rate limited.
+    // 429 bursts: every 1.3 s, 300 ms in which 90 % of the requests are rate limited.
     let handle = cloud.os.faults();
     let stop = AtomicBool::new(false);
     let bursts = std::sync::atomic::AtomicU64::new(0);
@@ -249,13 +249,13 @@ fn pool_converges_under_api_errors_rate_limits_short_tokens_and_vm_errors() {
     let apply = std::thread::scope(|s| {
         s.spawn(|| {
             while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(2500));
+                std::thread::sleep(Duration::from_millis(1000));
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
                 handle.update(burst_patch(0.9)).unwrap();
                 bursts.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(400));
+                std::thread::sleep(Duration::from_millis(300));
                 handle.update(burst_patch(0.02)).unwrap();
             }
         });
