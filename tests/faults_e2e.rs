@@ -234,7 +234,7 @@ fn pool_converges_under_api_errors_rate_limits_short_tokens_and_vm_errors() {
         "vm_error_rate": 0.05,
     });
     cloud.set_faults(faults.clone());
-    // 429 bursts: every 1.3 s, 300 ms in which 90 % of the requests are rate limited.
+    // 429 bursts: 300 ms in which 90 % of the requests are rate limited, every 1.3 s.
     let handle = cloud.os.faults();
     let stop = AtomicBool::new(false);
     let bursts = std::sync::atomic::AtomicU64::new(0);
@@ -248,8 +248,13 @@ fn pool_converges_under_api_errors_rate_limits_short_tokens_and_vm_errors() {
     let started = Instant::now();
     let apply = std::thread::scope(|s| {
         s.spawn(|| {
+            // The first burst when the pool starts creating servers (so it always meets
+            // traffic), then one every 1.3 s.
+            let counters = cloud.os.counters();
+            while !stop.load(Ordering::SeqCst) && counters.get("POST /compute/v2.1/servers") == 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1000));
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
@@ -257,6 +262,7 @@ fn pool_converges_under_api_errors_rate_limits_short_tokens_and_vm_errors() {
                 bursts.fetch_add(1, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(300));
                 handle.update(burst_patch(0.02)).unwrap();
+                std::thread::sleep(Duration::from_millis(1000));
             }
         });
         let out = tf.apply();
