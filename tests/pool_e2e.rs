@@ -274,3 +274,43 @@ fn import_finds_the_members_by_tag() {
     assert_eq!(pool_servers(&cloud).len(), 2);
     tf.destroy().assert_ok();
 }
+
+/// Issue 6: a plan of 3 pools of 20 members costs at most 4 Nova requests (the pools'
+/// refreshes share one coalesced server list; flavor lookups coalesce too).
+#[test]
+fn plan_of_three_pools_of_twenty_costs_at_most_four_nova_requests() {
+    let pools: String = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            format!(
+                r#"
+resource "k0stack_worker_pool" "{n}" {{
+  name                    = "{n}"
+  hosted_control_plane_id = k0stack_hosted_control_plane.dev.id
+  size                    = 20
+  flavor                  = "m1.small"
+  image                   = "ubuntu-24.04"
+  networks                = ["private"]
+  wait_for_nodes          = false
+}}
+"#
+            )
+        })
+        .collect();
+    let (cloud, tf) = setup(&pools);
+    tf.apply().assert_ok();
+    assert_eq!(pool_servers(&cloud).len(), 60);
+    cloud.os.counters().reset();
+    let plan = tf.plan_exit_code();
+    assert_eq!(plan.code, Some(0), "{}", plan.all());
+    let counters = cloud.os.counters().snapshot();
+    let nova: u64 = counters
+        .iter()
+        .filter(|(k, _)| k.contains(" /compute"))
+        .map(|(_, v)| v)
+        .sum();
+    println!("FIGURES plan of 3 x 20: {nova} Nova requests: {counters:?}");
+    assert!(nova <= 4, "{nova} Nova requests: {counters:#?}");
+    tf.destroy().assert_ok();
+    assert!(pool_servers(&cloud).is_empty());
+}

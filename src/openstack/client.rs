@@ -138,7 +138,15 @@ struct Inner {
     gets: Coalescer<Shared<Value>>,
     /// Coalesced server listings (all pages), keyed by the first page's URL.
     pub(crate) server_lists: Coalescer<Shared<Vec<Server>>>,
+    /// The last flavor list and when it was fetched (see [`FLAVOR_LIST_TTL`]).
+    pub(crate) flavors: std::sync::Mutex<Option<(Instant, Arc<Vec<super::nova::Flavor>>)>>,
 }
+
+/// How long a flavor list is reused. Flavors are operator-managed and change rarely; the
+/// pools of one plan look theirs up one after another (too far apart to coalesce), and
+/// each lookup is a full `GET /flavors/detail`. Server lists are never reused: they are
+/// what drift detection sees.
+pub(crate) const FLAVOR_LIST_TTL: Duration = Duration::from_secs(10);
 
 /// The provider's OpenStack client (Keystone v3, Nova, Glance v2, Neutron v2.0). Cheap to
 /// clone: clones share the token, the concurrency limits and the in-flight requests, so
@@ -222,6 +230,7 @@ impl OpenStack {
                 limits,
                 gets: Coalescer::default(),
                 server_lists: Coalescer::default(),
+                flavors: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -232,6 +241,19 @@ impl OpenStack {
 
     pub(crate) fn server_lists(&self) -> &Coalescer<Shared<Vec<Server>>> {
         &self.inner.server_lists
+    }
+
+    /// The flavor list fetched less than [`FLAVOR_LIST_TTL`] ago, if any.
+    pub(crate) fn recent_flavors(&self) -> Option<Arc<Vec<super::nova::Flavor>>> {
+        let g = self.inner.flavors.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_ref()
+            .filter(|(at, _)| at.elapsed() < FLAVOR_LIST_TTL)
+            .map(|(_, f)| f.clone())
+    }
+
+    pub(crate) fn remember_flavors(&self, flavors: Arc<Vec<super::nova::Flavor>>) {
+        *self.inner.flavors.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), flavors));
     }
 
     /// The project the token is scoped to (authenticates if needed).

@@ -521,8 +521,21 @@ impl OpenStack {
 
     /// A flavor by id, else by name (error listing the available names when none matches,
     /// or the ids when several have the name).
+    /// The flavor list is reused for a few seconds (see `FLAVOR_LIST_TTL`), except when
+    /// the flavor is not in it: a miss always asks Nova again.
     pub async fn find_flavor(&self, name_or_id: &str) -> Result<Flavor, OsError> {
-        let flavors = self.list_flavors().await?;
+        let hit = |fs: &[Flavor]| {
+            fs.iter()
+                .any(|f| f.id == name_or_id || f.name == name_or_id)
+        };
+        let flavors = match self.recent_flavors().filter(|fs| hit(fs)) {
+            Some(fs) => fs,
+            None => {
+                let fs = Arc::new(self.list_flavors().await?);
+                self.remember_flavors(fs.clone());
+                fs
+            }
+        };
         if let Some(f) = flavors.iter().find(|f| f.id == name_or_id) {
             return Ok(f.clone());
         }

@@ -207,7 +207,8 @@ impl FaultsHandle {
 }
 
 /// Requests per `"METHOD /path/{template}"` (ids replaced by `{id}`), for benchmarks and
-/// tests that assert how many calls the provider made.
+/// tests that assert how many calls the provider made; `"injected <status>"` counts the
+/// failures the fault knobs answered instead.
 #[derive(Debug, Clone, Default)]
 pub struct Counters(Arc<Mutex<BTreeMap<String, u64>>>);
 

@@ -391,6 +391,9 @@ async fn handle(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Resp {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
     if let Some((code, retry_after)) = faults.roll() {
+        // Injected failures are counted too ("injected 503"), so tests can tell the
+        // retries a client made from the requests it needed.
+        ctx.counters.bump(format!("injected {code}"));
         let msg = match code {
             429 => "Rate limit exceeded (simulated).".to_string(),
             503 if faults.down => "The cloud is down (simulated).".to_string(),

@@ -108,6 +108,27 @@ async fn fill_outputs(
     Ok(())
 }
 
+/// After a failed apply the state is still saved (the Cluster exists), and Terraform
+/// rejects a new state with unknown values in it: what could not be read becomes null.
+fn settle_unknowns(s: &mut State) {
+    for v in [
+        &mut s.external_address,
+        &mut s.uid,
+        &mut s.status,
+        &mut s.k0smotron_api_version,
+        &mut s.image,
+        &mut s.endpoint,
+        &mut s.ca_certificate,
+        &mut s.kubeconfig,
+        &mut s.client_certificate,
+        &mut s.client_key,
+    ] {
+        if v.is_unknown() {
+            *v = Value::Null;
+        }
+    }
+}
+
 /// Drift: copies what the live object says into the state, for the fields the user owns.
 fn absorb_drift(s: &mut State, obs: &object::Observed) {
     if let (Some(live), Some(ours)) = (&obs.version, known(&s.k0s_version)) {
@@ -314,12 +335,14 @@ impl HostedControlPlane {
                         AttributePath::root(),
                     ));
                     let _ = fill_outputs(&kube, &mut state, &current, api).await;
+                    settle_unknowns(&mut state);
                     return Some((state, ValueEmpty::default()));
                 }
             }
         }
         if let Err(e) = fill_outputs(&kube, &mut state, &current, api).await {
             kube_error(diags, "Cannot read the hosted control plane's outputs", e);
+            settle_unknowns(&mut state);
             return Some((state, ValueEmpty::default()));
         }
         tracing::info!(cluster = %format!("{}/{}", spec.namespace, spec.name), status = %known(&state.status).unwrap_or_default(), "hosted control plane applied");

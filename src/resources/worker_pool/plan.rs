@@ -71,7 +71,9 @@ pub fn plan_create(mut s: State, r: &Resolved) -> State {
         (Some(h), Some(n)) if parse_hcp_id(&h).is_some() => Value::Value(format!("{h}/{n}").into()),
         _ => Value::Unknown,
     };
-    s.uid = opt(r.uid.clone());
+    // Unknown until created, even when the control plane exists now: it may be replaced
+    // (tainted after a failed create) in this same apply, and the uid derives from its uid.
+    s.uid = Value::Unknown;
     s.members = Value::Unknown;
     s.ready_count = Value::Unknown;
     s.template_hash = opt(r.template_hash.clone());

@@ -50,6 +50,20 @@ pub enum ApplyError {
     },
 }
 
+impl ApplyError {
+    /// A request whose effect is unknown: a server error or a lost answer (the request may
+    /// have been carried out). Never a quota, a rejected request or a bad credential.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::OpenStack(e @ OsError::Api { status, .. }) => {
+                matches!(status, 500 | 502 | 503 | 504) && !e.is_quota()
+            }
+            Self::OpenStack(OsError::Transport { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Everything one apply of a pool works with.
 pub struct Pool {
     pub os: OpenStack,
@@ -389,7 +403,20 @@ impl Pool {
                     .buffer_unordered(parallel)
                     .collect()
                     .await;
-                if let Some(Err(e)) = created.into_iter().find(|r| r.is_err()) {
+                // A create whose outcome is unknown (a 5xx or a lost answer: POST is not
+                // retried, Nova may have made the server) is not the end of the apply: the
+                // next observation lists the server by its tags if it exists, and the rollout
+                // counts it. It uses the failure budget, so a cloud that always fails stops.
+                let mut fatal = None;
+                for e in created.into_iter().filter_map(Result::err) {
+                    if e.outcome_unknown() {
+                        tracing::warn!(pool = %self.pool_id, "server create failed, the next observation decides: {e}");
+                        faults.push(format!("create: {e}"));
+                    } else if fatal.is_none() {
+                        fatal = Some(e);
+                    }
+                }
+                if let Some(e) = fatal {
                     // Servers that were created are adopted by the next observation.
                     let last = self.observe(&had, &mut removing).await.unwrap_or(last);
                     return (last, Err(e));

@@ -106,13 +106,15 @@ impl WorkerPool {
                 );
             }
         }
+        // The names are looked up even when the version is not known yet (the control
+        // plane is created in the same apply): a typo in flavor, image or networks must fail
+        // the plan, before anything is created. The hash needs the version.
         let version = spec.k0s_version.clone().or(hcp_version.clone());
         let mut template_hash = None;
-        if let Some(v) = &version {
-            match cloud::resolve(&os, &spec, v).await {
-                Ok(rt) => template_hash = Some(rt.template.hash()),
-                Err(problems) => p.extend(problems.0),
-            }
+        match cloud::resolve(&os, &spec, version.as_deref().unwrap_or("v0.0.0+k0s.0")).await {
+            Ok(rt) if version.is_some() => template_hash = Some(rt.template.hash()),
+            Ok(_) => {}
+            Err(problems) => p.extend(problems.0),
         }
         p.report(diags, BLOCKS);
         Resolved {
