@@ -445,7 +445,7 @@ impl ManagementCluster {
         timeout: std::time::Duration,
     ) -> Option<()> {
         let (kube, ns) = (kube.clone(), ns.to_string());
-        if let Ok(api) = k0smotron_api(&clients, &kube).await {
+        if let Ok(api) = k0smotron_api(clients, &kube).await {
             let ar = kube_io::cluster_resource(api);
             let hcps = match kube_io::list(&kube, &ar, Some(&ns)).await {
                 Ok(l) => l,
