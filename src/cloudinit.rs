@@ -109,6 +109,104 @@ pub fn render(t: &WorkerTemplate, token: &Secret) -> Result<String, CloudInitErr
     Ok(format!("#cloud-config\n{body}"))
 }
 
+/// Where k0s looks for a CA before its first start (it generates one only when absent).
+pub const K0S_CA_CERT: &str = "/var/lib/k0s/pki/ca.crt";
+pub const K0S_CA_KEY: &str = "/var/lib/k0s/pki/ca.key";
+/// Where a joining controller's token is written (removed once k0s is installed).
+pub const CONTROLLER_TOKEN: &str = "/etc/k0s/controller.token";
+
+/// How a controller of a bootstrapped management cluster starts.
+pub enum ControllerRole<'a> {
+    /// The first controller: starts a new cluster with the provider's CA.
+    Init { ca_cert: &'a str, ca_key: &'a str },
+    /// A further controller: joins through a running controller's join API.
+    Join { token: &'a Secret },
+}
+
+/// What shapes a management cluster controller.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ControllerTemplate {
+    pub k0s_version: String,
+    pub download_url: Option<String>,
+    /// k0smotron release the controller installs itself from its manifests directory
+    /// (`None`: the provider applies `k0smotron_manifest` through the API instead).
+    pub k0smotron_version: Option<String>,
+}
+
+/// The `k0s install controller` command line. Controllers run workloads too
+/// (`--enable-worker --no-taints`): k0smotron's control plane pods need nodes, and the
+/// bootstrapped cluster has no other.
+pub fn controller_install_command(joining: bool) -> String {
+    let mut cmd = String::from("k0s install controller --enable-worker --no-taints");
+    if joining {
+        cmd.push_str(&format!(" --token-file {CONTROLLER_TOKEN}"));
+    }
+    cmd
+}
+
+/// k0smotron's release manifest, fetched by the controller into k0s's manifest directory
+/// (k0s applies what it finds there).
+pub fn k0smotron_manifest_url(version: &str) -> String {
+    let v = if version.starts_with('v') {
+        version.to_string()
+    } else {
+        format!("v{version}")
+    };
+    format!("https://github.com/k0sproject/k0smotron/releases/download/{v}/install.yaml")
+}
+
+fn file(path: &str, permissions: &str, content: &str) -> Value {
+    let mut m = Mapping::new();
+    for (k, v) in [
+        ("path", path),
+        ("permissions", permissions),
+        ("owner", "root:root"),
+        ("content", content),
+    ] {
+        m.insert(k.into(), Value::String(v.to_string()));
+    }
+    Value::Mapping(m)
+}
+
+/// Renders a controller's user-data. The CA key (init) or the join token (join) is in it:
+/// the only channel a secret takes from the machine running Terraform to the VM.
+pub fn render_controller(t: &ControllerTemplate, role: &ControllerRole<'_>) -> String {
+    let mut doc = Mapping::new();
+    let (files, joining) = match role {
+        ControllerRole::Init { ca_cert, ca_key } => (
+            vec![
+                file(K0S_CA_CERT, "0644", ca_cert),
+                file(K0S_CA_KEY, "0600", ca_key),
+            ],
+            false,
+        ),
+        ControllerRole::Join { token } => {
+            (vec![file(CONTROLLER_TOKEN, "0600", token.expose())], true)
+        }
+    };
+    doc.insert("write_files".into(), Value::Sequence(files));
+    let download = download_command(&WorkerTemplate {
+        k0s_version: t.k0s_version.clone(),
+        download_url: t.download_url.clone(),
+        ..Default::default()
+    });
+    let mut runcmd = vec![Value::String(download)];
+    if let Some(v) = &t.k0smotron_version {
+        runcmd.push(Value::String(format!(
+            "mkdir -p /var/lib/k0s/manifests/k0smotron && curl -sSfL {} -o /var/lib/k0s/manifests/k0smotron/k0smotron.yaml",
+            shq(&k0smotron_manifest_url(v))
+        )));
+    }
+    runcmd.push(Value::String(controller_install_command(joining)));
+    runcmd.push(Value::String("k0s start".into()));
+    if joining {
+        runcmd.push(Value::String(format!("rm -f {CONTROLLER_TOKEN}")));
+    }
+    doc.insert("runcmd".into(), Value::Sequence(runcmd));
+    let body = serde_yaml::to_string(&Value::Mapping(doc)).expect("serializable");
+    format!("#cloud-config\n{body}")
+}
+
 /// Merges user cloud-config: list keys are concatenated (`write_files` and `bootcmd` of the
 /// user first, so their files exist before k0s starts; the user's `runcmd` after the join),
 /// other keys are taken from the user unless they are ours.
@@ -240,5 +338,66 @@ mod tests {
             cmd.ends_with(r"--kubelet-extra-args='--x='\''a b'\''; rm -rf /'"),
             "{cmd}"
         );
+    }
+
+    #[test]
+    fn first_controller_gets_the_ca_before_k0s_starts() {
+        let t = ControllerTemplate {
+            k0s_version: "v1.32.6+k0s.0".into(),
+            k0smotron_version: Some("1.5.0".into()),
+            ..Default::default()
+        };
+        let ud = render_controller(
+            &t,
+            &ControllerRole::Init {
+                ca_cert: "CERT\n",
+                ca_key: "KEY\n",
+            },
+        );
+        let v = parse(&ud);
+        assert_eq!(v["write_files"][0]["path"], K0S_CA_CERT);
+        assert_eq!(v["write_files"][0]["content"], "CERT\n");
+        assert_eq!(v["write_files"][1]["path"], K0S_CA_KEY);
+        assert_eq!(v["write_files"][1]["permissions"], "0600");
+        let run: Vec<&str> = v["runcmd"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert!(
+            run[1].contains("releases/download/v1.5.0/install.yaml"),
+            "{}",
+            run[1]
+        );
+        assert_eq!(
+            run[2..],
+            [
+                "k0s install controller --enable-worker --no-taints",
+                "k0s start"
+            ]
+        );
+    }
+
+    #[test]
+    fn further_controllers_join_with_a_token_file() {
+        let t = ControllerTemplate {
+            k0s_version: "v1.32.6+k0s.0".into(),
+            ..Default::default()
+        };
+        let v = parse(&render_controller(
+            &t,
+            &ControllerRole::Join {
+                token: &Secret::new("H4sI-token"),
+            },
+        ));
+        assert_eq!(v["write_files"][0]["path"], CONTROLLER_TOKEN);
+        assert_eq!(v["write_files"][0]["content"], "H4sI-token");
+        assert_eq!(v["write_files"].as_sequence().unwrap().len(), 1);
+        assert_eq!(
+            v["runcmd"][1],
+            "k0s install controller --enable-worker --no-taints --token-file /etc/k0s/controller.token"
+        );
+        assert_eq!(v["runcmd"][3], "rm -f /etc/k0s/controller.token");
     }
 }

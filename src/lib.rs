@@ -12,5 +12,6 @@ pub mod kube;
 pub mod logging;
 pub mod nodelay;
 pub mod openstack;
+pub mod pki;
 pub mod provider;
 pub mod resources;

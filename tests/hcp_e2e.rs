@@ -58,7 +58,9 @@ output "dev_endpoint" {{
 }}
 
 output "mgmt" {{
-  value = k0stack_management_cluster.this
+  # The whole resource holds sensitive attributes (the kubeconfig of a bootstrapped cluster).
+  sensitive = true
+  value     = k0stack_management_cluster.this
 }}
 "#,
         required_providers()

@@ -18,6 +18,9 @@ pub struct Clients {
     pub openstack_api: Option<OpenStack>,
     /// What is discovered once per provider process and shared by every resource.
     pub discovered: Discovered,
+    /// Management clients built from kubeconfigs given to resources (see [`ProviderHandle::management_for`]),
+    /// by SHA-256 of the kubeconfig: every resource of the process shares one client per cluster.
+    pub by_kubeconfig: tokio::sync::Mutex<std::collections::HashMap<String, kube::Client>>,
 }
 
 /// Facts about the management cluster looked up once (not per resource, not per plan).
@@ -127,5 +130,86 @@ impl ProviderHandle {
             }
         };
         Some((clients, kube))
+    }
+
+    /// The management cluster of a resource.
+    ///
+    /// # Why resources can carry their own management connection
+    ///
+    /// The provider builds one management client at configure time from its `kubernetes`
+    /// block. A management cluster that `k0stack_management_cluster { bootstrap { ... } }`
+    /// creates does not exist then, and Terraform cannot configure a provider from a
+    /// resource of the same provider within one apply. Its admin kubeconfig, though, is
+    /// known to the provider the moment the first controller has an address: the provider
+    /// generated the CA and signed the admin certificate itself. So the management cluster
+    /// exports it (`kubeconfig`, sensitive) and hosted control planes and worker pools take
+    /// it as `management_kubeconfig`. Wiring it also orders them after the cluster, and
+    /// because it is an argument it is in their state: refresh and destroy reach the right
+    /// cluster without depending on the management cluster resource having been read first
+    /// in the same provider process (an in-memory registry filled by that resource would
+    /// be empty during `terraform destroy`, which deletes pools and control planes first).
+    ///
+    /// `kubeconfig`: `Null` → the provider's `kubernetes` block (the connected mode, as
+    /// before); a value → a client built from it (cached per kubeconfig); `Unknown` → an
+    /// error (callers that can run before the cluster exists, i.e. plans, check first).
+    pub async fn management_for(
+        &self,
+        diags: &mut tf_provider::Diagnostics,
+        kubeconfig: &crate::framework::values::Str,
+    ) -> Option<(Arc<Clients>, kube::Client)> {
+        use tf_provider::value::Value;
+        let text = match kubeconfig {
+            Value::Null => return self.management(diags),
+            Value::Unknown => {
+                diags.add_error(crate::framework::diag::error(
+                    "Management cluster not known yet",
+                    "management_kubeconfig is not known yet",
+                    tf_provider::AttributePath::new("management_kubeconfig"),
+                ));
+                return None;
+            }
+            Value::Value(t) => t.to_string(),
+        };
+        let clients = match self.get() {
+            Ok(c) => c,
+            Err(e) => {
+                diags.add_error(crate::framework::diag::error(
+                    "Provider not configured",
+                    e.to_string(),
+                    tf_provider::AttributePath::root(),
+                ));
+                return None;
+            }
+        };
+        match clients.client_for_kubeconfig(&text).await {
+            Ok(k) => Some((clients.clone(), k)),
+            Err(e) => {
+                diags.add_error(crate::framework::diag::error(
+                    "Invalid management_kubeconfig",
+                    e,
+                    tf_provider::AttributePath::new("management_kubeconfig"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+impl Clients {
+    /// A management client from kubeconfig text (its current context), cached per text.
+    pub async fn client_for_kubeconfig(&self, text: &str) -> Result<kube::Client, String> {
+        use sha2::{Digest, Sha256};
+        let key = format!("{:x}", Sha256::digest(text.as_bytes()));
+        let mut cache = self.by_kubeconfig.lock().await;
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
+        }
+        let kc = kube::config::Kubeconfig::from_yaml(text).map_err(|e| e.to_string())?;
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let client = super::management_client(cfg).map_err(|e| e.to_string())?;
+        cache.insert(key, client.clone());
+        Ok(client)
     }
 }

@@ -46,7 +46,7 @@ fn home() -> Option<PathBuf> {
 /// backoff capped at 1000 s by default (minutes against an API that stays down); ours
 /// retries 5 times within about 10 s, honouring Retry-After, and leaves longer waits to the
 /// resources' own timeouts.
-fn management_client(mut cfg: ::kube::Config) -> Result<::kube::Client, ::kube::Error> {
+pub(crate) fn management_client(mut cfg: ::kube::Config) -> Result<::kube::Client, ::kube::Error> {
     cfg.default_retry = false;
     let policy = ::kube::client::retry::RetryPolicy::new(
         std::time::Duration::from_millis(200),
@@ -175,6 +175,7 @@ impl Provider for K0stackProvider {
             openstack,
             openstack_api,
             discovered: Default::default(),
+            by_kubeconfig: Default::default(),
         });
         Some(())
     }

@@ -17,3 +17,20 @@ resource "k0stack_management_cluster" "this" {
 output "management_cluster_id" {
   value = k0stack_management_cluster.this.id
 }
+
+# Or: the provider creates the management cluster itself on OpenStack (in a configuration
+# whose provider block has no kubernetes block). See examples/bootstrap for the whole stack.
+resource "k0stack_management_cluster" "bootstrapped" {
+  namespace = "kmc-system"
+
+  bootstrap {
+    name              = "mgmt"
+    controllers       = 3 # anti-affinity by default
+    flavor            = "m1.large"
+    image             = "ubuntu-24.04"
+    networks          = ["private"]
+    security_groups   = ["k0s-controller"]
+    k0s_version       = "v1.32.6+k0s.0"
+    k0smotron_version = "v1.5.0"
+  }
+}

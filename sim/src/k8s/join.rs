@@ -214,6 +214,14 @@ impl Joiner {
     }
 
     async fn join(&self, vm: VmInfo) {
+        // Controllers are the bootstrapper's (see `bootstrap`), not workers that failed to join.
+        if vm
+            .user_data
+            .as_deref()
+            .is_some_and(|u| u.contains("k0s install controller"))
+        {
+            return;
+        }
         let req = match vm.user_data.as_deref().map(parse_user_data) {
             None => return self.refuse(&vm, "no user_data".into()),
             Some(Err(e)) => return self.refuse(&vm, e),

@@ -2,6 +2,7 @@
 //! a bearer token), the k0smotron operator emulation, and one hosted API per `Cluster`.
 
 pub mod api;
+pub mod bootstrap;
 pub mod controllers;
 pub mod convert;
 pub mod hosted;
@@ -37,6 +38,11 @@ pub struct K8sOptions {
     pub bus: crate::events::EventBus,
     /// Time from a server becoming ACTIVE to its Node being Ready.
     pub join_latency: Duration,
+    /// Start management clusters on VMs whose user_data installs a k0s controller
+    /// ([`bootstrap`]). Off for the clusters started that way.
+    pub bootstrap: bool,
+    /// The cluster CA (PEM certificate, PEM key); default: a fresh one.
+    pub ca: Option<(String, String)>,
 }
 
 impl Default for K8sOptions {
@@ -49,6 +55,8 @@ impl Default for K8sOptions {
             nodes: 3,
             bus: crate::events::EventBus::default(),
             join_latency: Duration::from_millis(200),
+            bootstrap: true,
+            ca: None,
         }
     }
 }
@@ -58,6 +66,8 @@ pub struct K8sSim {
     pub api: Arc<ApiServer>,
     pub operator: Arc<Operator>,
     pub joiner: Arc<join::Joiner>,
+    /// Management clusters bootstrapped on simulated VMs (None in those clusters themselves).
+    pub bootstrapper: Option<Arc<bootstrap::Bootstrapper>>,
     pub url: String,
     pub ca_pem: String,
     pub token: String,
@@ -73,8 +83,19 @@ impl Drop for K8sSim {
 }
 
 impl K8sSim {
-    pub async fn start(opts: K8sOptions) -> Result<Self> {
-        let ca = tls::Ca::new("k0stack-sim-management-ca")?;
+    /// Starts a cluster. Boxed: a bootstrapped cluster is started by the bootstrapper task
+    /// of another one (async recursion).
+    pub fn start(
+        opts: K8sOptions,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self>> + Send>> {
+        Box::pin(Self::start_inner(opts))
+    }
+
+    async fn start_inner(opts: K8sOptions) -> Result<Self> {
+        let ca = match &opts.ca {
+            Some((cert, key)) => tls::Ca::from_pem(cert, key)?,
+            None => tls::Ca::new("k0stack-sim-management-ca")?,
+        };
         let serving = ca.issue_server(
             &[opts.addr.ip()],
             &["localhost".into(), "kubernetes".into()],
@@ -123,16 +144,21 @@ impl K8sSim {
         let operator = Operator::new(api.clone());
         operator.knobs.lock().expect("knobs").ready_delay = opts.ready_delay;
         let joiner = join::Joiner::new(operator.clone(), opts.join_latency);
-        let tasks = vec![
+        let mut tasks = vec![
             serve_task,
             tokio::spawn(operator.clone().run()),
             tokio::spawn(controllers::run(api.clone())),
             tokio::spawn(joiner.clone().run(opts.bus.clone())),
         ];
+        let bootstrapper = opts.bootstrap.then(|| bootstrap::Bootstrapper::new(&opts));
+        if let Some(b) = &bootstrapper {
+            tasks.push(tokio::spawn(b.clone().run(opts.bus.clone())));
+        }
         Ok(Self {
             api,
             operator,
             joiner,
+            bootstrapper,
             url: format!("https://{addr}"),
             ca_pem: ca.cert_pem(),
             token,

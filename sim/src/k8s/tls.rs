@@ -42,6 +42,27 @@ impl Ca {
         Ok(Self { cert, key })
     }
 
+    /// A CA someone else generated (PEM certificate and key), as k0s uses a CA placed in
+    /// its PKI directory. Certificates it issues name the CA's subject common name as their
+    /// issuer, so they verify against the original certificate.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self> {
+        let key = KeyPair::from_pem(key_pem).context("CA key")?;
+        let der = CertificateDer::from_pem_slice(cert_pem.as_bytes()).context("CA certificate")?;
+        let cn = subject_common_name(&der).context("CA certificate has no subject CN")?;
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn);
+        p.distinguished_name = dn;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = p.self_signed(&key)?;
+        Ok(Self { cert, key })
+    }
+
     pub fn cert_pem(&self) -> String {
         self.cert.pem()
     }
@@ -124,4 +145,81 @@ pub fn server_config(
     let mut cfg = builder.with_single_cert(certs, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// One DER element: (tag, content, rest).
+fn der(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)? as usize;
+    let (len, hdr) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let content = b.get(hdr..hdr + len)?;
+    Some((tag, content, &b[hdr + len..]))
+}
+
+/// The subject CN of a certificate (enough of X.509 for the CAs of simulated clusters).
+pub fn subject_common_name(cert: &[u8]) -> Option<String> {
+    let (_, certificate, _) = der(cert)?;
+    let (_, tbs, _) = der(certificate)?;
+    let mut rest = tbs;
+    // [0] version (optional), serial, signature algorithm, issuer, validity, subject.
+    let (tag, _, r) = der(rest)?;
+    if tag == 0xa0 {
+        rest = r;
+    }
+    for _ in 0..4 {
+        rest = der(rest)?.2;
+    }
+    let (_, mut subject, _) = der(rest)?;
+    while !subject.is_empty() {
+        let (_, set, r) = der(subject)?;
+        subject = r;
+        let (_, atv, _) = der(set)?;
+        let (_, oid, value) = der(atv)?;
+        if oid == [0x55, 0x04, 0x03] {
+            let (_, v, _) = der(value)?;
+            return String::from_utf8(v.to_vec()).ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_loaded_from_pem_issues_certificates_that_verify_against_the_original() {
+        let original = Ca::new("someone-elses-ca").unwrap();
+        let der = CertificateDer::from_pem_slice(original.cert_pem().as_bytes()).unwrap();
+        assert_eq!(
+            subject_common_name(&der).as_deref(),
+            Some("someone-elses-ca")
+        );
+        let loaded = Ca::from_pem(&original.cert_pem(), &original.key_pem()).unwrap();
+        let client = loaded.issue_client("admin", "system:masters").unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(der).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .unwrap();
+        let leaf = CertificateDer::from_pem_slice(client.cert_pem.as_bytes()).unwrap();
+        verifier
+            .verify_client_cert(&leaf, &[], rustls::pki_types::UnixTime::now())
+            .unwrap();
+    }
 }

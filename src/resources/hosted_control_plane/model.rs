@@ -19,6 +19,7 @@ pub struct State {
     pub name: Str,
     pub namespace: Str,
     pub management_cluster_id: Str,
+    pub management_kubeconfig: Str,
     pub k0s_version: Str,
     pub replicas: ValueNumber,
     pub image: Str,

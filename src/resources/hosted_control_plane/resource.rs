@@ -230,7 +230,10 @@ impl HostedControlPlane {
         planned: State,
         timeout: fn(&HcpSpec) -> Duration,
     ) -> Option<(State, ValueEmpty)> {
-        let (clients, kube) = self.handle.management(diags)?;
+        let (clients, kube) = self
+            .handle
+            .management_for(diags, &planned.management_kubeconfig)
+            .await?;
         let (spec, problems) = spec_from_state(&planned);
         let Some(spec) = spec else {
             problems.report(diags, BLOCKS);
@@ -372,7 +375,10 @@ impl Resource for HostedControlPlane {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let (clients, kube) = self.handle.management(diags)?;
+        let (clients, kube) = self
+            .handle
+            .management_for(diags, &state.management_kubeconfig)
+            .await?;
         let api = match api_for(&clients, &kube, &state.k0smotron_api_version).await {
             Ok(a) => a,
             Err(e) => {
@@ -488,7 +494,10 @@ impl Resource for HostedControlPlane {
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<()> {
-        let (clients, kube) = self.handle.management(diags)?;
+        let (clients, kube) = self
+            .handle
+            .management_for(diags, &state.management_kubeconfig)
+            .await?;
         let api = match api_for(&clients, &kube, &state.k0smotron_api_version).await {
             Ok(a) => a,
             Err(e) => {

@@ -9,6 +9,12 @@ use crate::framework::timeouts;
 
 use super::model::DEFAULT_TIMEOUTS;
 
+/// The description of `management_kubeconfig` (hosted control planes and worker pools).
+pub const MANAGEMENT_KUBECONFIG: &str = "Admin kubeconfig of the management cluster, for a management cluster this configuration \
+    bootstraps: `k0stack_management_cluster.<name>.kubeconfig`. Unset: the provider's `kubernetes` block. \
+    Changing it only changes how the provider connects (the endpoint of a bootstrapped cluster moves when its \
+    first controller is replaced).";
+
 pub fn schema() -> Schema {
     Schema {
         version: 1,
@@ -24,6 +30,7 @@ pub fn schema() -> Schema {
                 ("name", string("Name of the `Cluster` (at most 53 characters: k0smotron derives Service names from it). Changing it replaces the control plane.").required()),
                 ("namespace", string("Namespace of the `Cluster`; default: the management cluster's namespace. Changing it replaces the control plane.").optional_computed()),
                 ("management_cluster_id", string("`id` of the `k0stack_management_cluster` that hosts this control plane (this also orders creation after it).").required()),
+                ("management_kubeconfig", string(MANAGEMENT_KUBECONFIG).sensitive()),
                 ("k0s_version", string("k0s version of the control plane, e.g. `v1.32.6+k0s.0`. Required: k0smotron's own default is stale. Increasing it upgrades in place (one Kubernetes minor at a time); a downgrade is refused at plan time.").required()),
                 ("replicas", number("Control plane replicas (1-9; default 1). More than 1 requires a `storage` block.").optional_computed()),
                 ("image", string("k0s image without tag (default `quay.io/k0sproject/k0s`; the tag comes from `k0s_version`). For mirrors.")),

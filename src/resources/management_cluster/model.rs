@@ -1,7 +1,7 @@
 //! State of `k0stack_management_cluster`.
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueNumber};
+use tf_provider::value::{self, Value, ValueBool, ValueList, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
@@ -20,6 +20,8 @@ pub struct State {
     pub openstack_credentials: Value<CredentialsBlock>,
     pub force_destroy: ValueBool,
     #[serde(with = "value::serde_as_vec")]
+    pub bootstrap: Value<BootstrapBlock>,
+    #[serde(with = "value::serde_as_vec")]
     pub timeouts: Value<TimeoutsBlock>,
     // Computed.
     pub endpoint: Str,
@@ -27,7 +29,43 @@ pub struct State {
     pub kubernetes_version: Str,
     pub node_count: ValueNumber,
     pub namespace_created: ValueBool,
+    pub ca_certificate: Str,
+    pub kubeconfig: Str,
+    pub members: ValueList<Value<Member>>,
 }
+
+/// `bootstrap { ... }`: the provider creates the cluster on OpenStack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapBlock {
+    pub name: Str,
+    pub controllers: ValueNumber,
+    pub flavor: Str,
+    pub image: Str,
+    pub networks: ValueList<Str>,
+    pub security_groups: ValueList<Str>,
+    pub key_pair: Str,
+    pub floating_ip_pool: Str,
+    pub k0s_version: Str,
+    pub k0s_download_url: Str,
+    pub k0smotron_version: Str,
+    pub server_group_policy: Str,
+    // Computed.
+    pub server_group_id: Str,
+    pub ca_key: Str,
+    pub admin_certificate: Str,
+    pub admin_key: Str,
+}
+
+/// A controller VM of a bootstrapped cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: Str,
+    pub name: Str,
+    pub ip: Str,
+    pub status: Str,
+}
+
+pub const DEFAULT_BOOTSTRAP_NAME: &str = "k0stack-mgmt";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CredentialsBlock {

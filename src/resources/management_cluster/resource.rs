@@ -14,9 +14,9 @@ use crate::resources::hosted_control_plane::object::Api;
 use crate::resources::kube_io::{self, KubeError};
 
 use super::model::*;
-use super::{clouds, manifest, schema};
+use super::{bootstrap, clouds, manifest, schema};
 
-const BLOCKS: &[&str] = &["openstack_credentials", "timeouts"];
+const BLOCKS: &[&str] = &["openstack_credentials", "bootstrap", "timeouts"];
 
 pub struct ManagementCluster {
     handle: ProviderHandle,
@@ -75,6 +75,9 @@ pub fn validate(s: &State) -> Problems {
             }
         }
     }
+    if let Some(b) = s.bootstrap.as_ref_option() {
+        bootstrap::validate(b, &s.k0smotron_manifest, &mut p);
+    }
     if let Err(e) = timeouts::resolve(s.timeouts.as_ref_option(), DEFAULT_TIMEOUTS) {
         p.extend(e.0);
     }
@@ -123,15 +126,65 @@ fn plan_common(clients: Option<&Clients>, s: &mut State, diags: &mut Diagnostics
     if s.force_destroy.is_null() {
         s.force_destroy = Value::Value(false);
     }
-    let key = clients.and_then(|c| c.kube().ok()).map(|k| k.cluster_key());
-    s.id = match (key, known(&s.namespace)) {
-        (Some(k), Some(ns)) => Value::Value(format!("{k}/{ns}").into()),
-        _ => Value::Unknown,
-    };
-    s.endpoint = match clients.and_then(|c| c.kube().ok()) {
-        Some(k) => Value::Value(k.server.clone().into()),
-        None => Value::Unknown,
-    };
+    if let Some(b) = s.bootstrap.as_mut_option() {
+        if let Some(k) = clients.and_then(|c| c.kube().ok()) {
+            diags.add_error(diag::error(
+                "bootstrap and a management cluster connection are mutually exclusive",
+                format!(
+                    "this resource creates its management cluster (bootstrap), but the provider is also connected to one ({}). \
+                     Remove the provider's kubernetes block (and KUBECONFIG) from this configuration, or remove bootstrap to manage the connected cluster.",
+                    k.source.origin()
+                ),
+                AttributePath::new("bootstrap").index(0),
+            ));
+        }
+        if b.name.is_null() {
+            b.name = Value::Value(DEFAULT_BOOTSTRAP_NAME.into());
+        }
+        if b.controllers.is_null() {
+            b.controllers = Value::Value(1);
+        }
+        b.server_group_policy = match bootstrap::policy(b) {
+            Value::Value(p) => Value::Value(p.into()),
+            _ => Value::Unknown,
+        };
+        let no_group = known(&b.server_group_policy).as_deref() == Some("none");
+        if no_group {
+            b.server_group_id = Value::Null;
+        } else if b.server_group_id.is_null() {
+            b.server_group_id = Value::Unknown;
+        }
+        for v in [&mut b.ca_key, &mut b.admin_certificate, &mut b.admin_key] {
+            if v.is_null() {
+                *v = Value::Unknown;
+            }
+        }
+        s.id = match (known(&b.name), known(&s.namespace)) {
+            (Some(n), Some(ns)) => Value::Value(format!("{n}/{ns}").into()),
+            _ => Value::Unknown,
+        };
+        for v in [&mut s.endpoint, &mut s.ca_certificate, &mut s.kubeconfig] {
+            if v.is_null() {
+                *v = Value::Unknown;
+            }
+        }
+        if s.members.is_null() {
+            s.members = Value::Unknown;
+        }
+    } else {
+        let key = clients.and_then(|c| c.kube().ok()).map(|k| k.cluster_key());
+        s.id = match (key, known(&s.namespace)) {
+            (Some(k), Some(ns)) => Value::Value(format!("{k}/{ns}").into()),
+            _ => Value::Unknown,
+        };
+        s.endpoint = match clients.and_then(|c| c.kube().ok()) {
+            Some(k) => Value::Value(k.server.clone().into()),
+            None => Value::Unknown,
+        };
+        s.ca_certificate = Value::Null;
+        s.kubeconfig = Value::Null;
+        s.members = Value::Null;
+    }
     if let Some(block) = s.openstack_credentials.as_mut_option() {
         if block.secret_name.is_null() {
             block.secret_name = Value::Value(DEFAULT_SECRET_NAME.into());
@@ -151,7 +204,374 @@ fn plan_common(clients: Option<&Clients>, s: &mut State, diags: &mut Diagnostics
     }
 }
 
+/// The arguments of a bootstrap block (its computed attributes left out): changing any
+/// of them replaces the cluster.
+fn bootstrap_args(b: &BootstrapBlock) -> BootstrapBlock {
+    BootstrapBlock {
+        server_group_id: Value::Null,
+        ca_key: Value::Null,
+        admin_certificate: Value::Null,
+        admin_key: Value::Null,
+        ..b.clone()
+    }
+}
+
+/// Plan-time lookups of the bootstrap names (a typo fails the plan at its attribute).
+async fn plan_resolve(clients: Option<&Clients>, s: &State, diags: &mut Diagnostics) {
+    let Some(spec) = s.bootstrap.as_ref_option().and_then(bootstrap::spec) else {
+        return;
+    };
+    let Some(os) = clients.and_then(|c| c.openstack_api().ok()) else {
+        diags.add_error(diag::error(
+            "No OpenStack cloud",
+            crate::provider::NotConfigured::OpenStack.to_string(),
+            AttributePath::new("bootstrap").index(0),
+        ));
+        return;
+    };
+    if let Err(p) = bootstrap::resolve(os, &spec).await {
+        p.report(diags, BLOCKS);
+    }
+}
+
+/// Controllers the last refresh found gone or broken: apply recreates them, so what
+/// depends on them is unknown until then.
+fn plan_drift(s: &mut State) {
+    let members: Vec<Member> = s
+        .members
+        .as_ref_option()
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m.as_ref_option().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted = s
+        .bootstrap
+        .as_ref_option()
+        .and_then(|b| b.controllers.as_ref_option().copied())
+        .unwrap_or(1) as usize;
+    let live = members.iter().filter(|m| bootstrap::is_live(m)).count();
+    if live == members.len() && members.len() == wanted {
+        return;
+    }
+    s.members = Value::Unknown;
+    s.kubernetes_version = Value::Unknown;
+    s.node_count = Value::Unknown;
+    let endpoint_live = members.iter().any(|m| {
+        bootstrap::is_live(m)
+            && known(&m.ip).map(|ip| crate::pki::api_url(&ip)) == known(&s.endpoint)
+    });
+    if !endpoint_live {
+        s.endpoint = Value::Unknown;
+        s.kubeconfig = Value::Unknown;
+        s.k0smotron_api_version = Value::Unknown;
+        s.namespace_created = Value::Unknown;
+        if let Some(c) = s.openstack_credentials.as_mut_option() {
+            c.sha256 = Value::Unknown;
+        }
+    }
+}
+
 impl ManagementCluster {
+    /// Creates or repairs the bootstrapped cluster and returns its client. `Err(true)`: an
+    /// error was reported and `s` records what exists (return it); `Err(false)`: nothing
+    /// was created.
+    async fn bootstrap_apply(
+        &self,
+        diags: &mut Diagnostics,
+        s: &mut State,
+        prior: Option<&State>,
+        timeout: std::time::Duration,
+    ) -> Result<(std::sync::Arc<Clients>, kube::Client), bool> {
+        let block_path = || AttributePath::new("bootstrap").index(0);
+        let clients = self.handle.get().map_err(|e| {
+            err(diags, "Provider not configured", e);
+            false
+        })?;
+        let os = clients.openstack_api().map_err(|e| {
+            err(diags, "No OpenStack cloud", e);
+            false
+        })?;
+        let block = s.bootstrap.as_ref_option().cloned().unwrap_or_default();
+        let Some(spec) = bootstrap::spec(&block) else {
+            err(
+                diags,
+                "Incomplete configuration",
+                "some bootstrap values are still unknown at apply time",
+            );
+            return Err(false);
+        };
+        let rt = match bootstrap::resolve(os, &spec).await {
+            Ok(rt) => rt,
+            Err(p) => {
+                p.report(diags, BLOCKS);
+                return Err(prior.is_some());
+            }
+        };
+        let prior_block = prior.and_then(|p| p.bootstrap.as_ref_option());
+        let pki = match prior_block
+            .and_then(|b| bootstrap::recorded_pki(b, &prior.expect("prior").ca_certificate))
+        {
+            Some(p) => p,
+            None => match crate::pki::generate(&spec.name) {
+                Ok(p) => p,
+                Err(e) => {
+                    err(diags, "Cannot generate the cluster CA", e);
+                    return Err(false);
+                }
+            },
+        };
+        let recorded: Vec<Member> = prior
+            .and_then(|p| p.members.as_ref_option())
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m.as_ref_option().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let recorded = match bootstrap::observe(os, &recorded).await {
+            Ok(r) => r,
+            Err(e) => {
+                err(diags, "Cannot read the controllers", e);
+                return Err(prior.is_some());
+            }
+        };
+        let mut group = prior_block.and_then(|b| known(&b.server_group_id));
+        if let (Some(policy), None) = (&spec.server_group_policy, &group) {
+            match os
+                .create_server_group(&format!("{}-controllers", spec.name), policy)
+                .await
+            {
+                Ok(g) => group = Some(g.id),
+                Err(e) => {
+                    diags.add_error(diag::error(
+                        "Cannot create the server group",
+                        e.to_string(),
+                        block_path(),
+                    ));
+                    return Err(false);
+                }
+            }
+        }
+        // Recorded from here on, so that a failure leaves nothing untracked.
+        {
+            let b = s.bootstrap.as_mut_option().expect("bootstrap");
+            b.server_group_id = group
+                .clone()
+                .map(|g| Value::Value(g.into()))
+                .unwrap_or(Value::Null);
+            b.ca_key = Value::Value(pki.ca_key.clone().into());
+            b.admin_certificate = Value::Value(pki.admin_cert.clone().into());
+            b.admin_key = Value::Value(pki.admin_key.clone().into());
+        }
+        s.ca_certificate = Value::Value(pki.ca_cert.clone().into());
+        let out = bootstrap::converge(
+            os,
+            &clients,
+            &spec,
+            &rt,
+            &pki,
+            group.as_deref(),
+            recorded,
+            timeout,
+        )
+        .await;
+        s.members = Value::Value(out.members.iter().cloned().map(Value::Value).collect());
+        let kubeconfig = out.endpoint_ip.as_deref().map(|ip| {
+            let server = crate::pki::api_url(ip);
+            s.endpoint = Value::Value(server.clone().into());
+            crate::pki::admin_kubeconfig(&spec.name, &server, &pki)
+        });
+        s.kubeconfig = match &kubeconfig {
+            Some(k) => Value::Value(k.clone().into()),
+            None => Value::Null,
+        };
+        if let Some(e) = out.error {
+            diags.add_error(diag::error(
+                "Management cluster not bootstrapped",
+                format!("{e}. The controllers that exist are recorded in the state; fix the cause and apply again."),
+                block_path(),
+            ));
+            return Err(true);
+        }
+        let kube = match clients
+            .client_for_kubeconfig(kubeconfig.as_deref().unwrap_or_default())
+            .await
+        {
+            Ok(k) => k,
+            Err(e) => {
+                err(diags, "Cannot use the admin kubeconfig", e);
+                return Err(true);
+            }
+        };
+        if spec.k0smotron_version.is_some() {
+            let waited = wait::until(
+                "k0smotron (installed by the controllers) to serve its API",
+                timeout,
+                Backoff::default(),
+                || {
+                    let kube = kube.clone();
+                    async move {
+                        Ok::<_, KubeError>(match kube_io::k0smotron_api(&kube).await {
+                            Ok(_) => Check::Ready(()),
+                            Err(e) => Check::Pending(e.to_string()),
+                        })
+                    }
+                },
+            )
+            .await;
+            if let Err(e) = waited {
+                diags.add_error(diag::error(
+                    "k0smotron not available",
+                    e.to_string(),
+                    block_path(),
+                ));
+                return Err(true);
+            }
+        }
+        Ok((clients, kube))
+    }
+
+    /// Refuses while hosted control planes exist in `ns` (unless `force`, then deletes them
+    /// and waits until they are gone).
+    async fn clear_hosted_control_planes(
+        &self,
+        diags: &mut Diagnostics,
+        clients: &Clients,
+        kube: &kube::Client,
+        ns: &str,
+        force: bool,
+        timeout: std::time::Duration,
+    ) -> Option<()> {
+        let (kube, ns) = (kube.clone(), ns.to_string());
+        if let Ok(api) = k0smotron_api(clients, &kube).await {
+            let ar = kube_io::cluster_resource(api);
+            let hcps = match kube_io::list(&kube, &ar, Some(&ns)).await {
+                Ok(l) => l,
+                Err(e) => {
+                    err(diags, "Cannot list hosted control planes", e);
+                    return None;
+                }
+            };
+            let names: Vec<String> = hcps
+                .iter()
+                .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
+                .collect();
+            if !names.is_empty() && !force {
+                diags.add_error(diag::error(
+                    "Hosted control planes still exist",
+                    format!(
+                        "namespace {ns} still holds {} hosted control plane(s): {}. Destroy them first (they usually are, when they are in the same configuration), or set force_destroy = true to delete them with the management cluster resource.",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                    AttributePath::new("force_destroy"),
+                ));
+                return None;
+            }
+            for n in &names {
+                if let Err(e) = kube_io::delete(&kube, &ar, Some(&ns), n).await {
+                    err(diags, "Cannot delete a hosted control plane", e);
+                    return None;
+                }
+            }
+            if !names.is_empty() {
+                let waited = wait::until(
+                    &format!("hosted control planes in {ns} to be deleted"),
+                    timeout,
+                    Backoff::default(),
+                    || {
+                        let (kube, ar, ns) = (kube.clone(), ar.clone(), ns.clone());
+                        async move {
+                            let left = kube_io::list(&kube, &ar, Some(&ns)).await?;
+                            Ok::<_, KubeError>(if left.is_empty() {
+                                Check::Ready(())
+                            } else {
+                                Check::Pending(format!("{} left", left.len()))
+                            })
+                        }
+                    },
+                )
+                .await;
+                if let Err(e) = waited {
+                    err(diags, "Hosted control planes not deleted", e);
+                    return None;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Destroys a bootstrapped cluster: refuses while hosted control planes exist (unless
+    /// `force_destroy`), then deletes the controllers and the server group. Nothing inside
+    /// the cluster is uninstalled: it goes with its VMs.
+    async fn bootstrap_destroy(
+        &self,
+        diags: &mut Diagnostics,
+        state: &State,
+        force: bool,
+        timeout: std::time::Duration,
+    ) -> Option<()> {
+        let clients = match self.handle.get() {
+            Ok(c) => c,
+            Err(e) => {
+                err(diags, "Provider not configured", e);
+                return None;
+            }
+        };
+        let os = match clients.openstack_api() {
+            Ok(os) => os.clone(),
+            Err(e) => {
+                err(diags, "No OpenStack cloud", e);
+                return None;
+            }
+        };
+        let ns = namespace(state);
+        match self.bootstrapped_client(state).await {
+            Some((_, kube)) if kube_io::cluster_facts(&kube).await.is_ok() => {
+                self.clear_hosted_control_planes(diags, &clients, &kube, &ns, force, timeout)
+                    .await?;
+            }
+            _ => tracing::warn!("the bootstrapped management cluster does not answer; deleting its controllers without checking for hosted control planes"),
+        }
+        let members: Vec<Member> = state
+            .members
+            .as_ref_option()
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m.as_ref_option().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Err(e) = bootstrap::delete_all(&os, &members, timeout).await {
+            err(diags, "Cannot delete the controllers", e);
+            return None;
+        }
+        if let Some(g) = state
+            .bootstrap
+            .as_ref_option()
+            .and_then(|b| known(&b.server_group_id))
+        {
+            if let Err(e) = os.delete_server_group(&g).await {
+                err(diags, "Cannot delete the server group", e);
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// The bootstrapped cluster's client from the state, if its API may be up.
+    async fn bootstrapped_client(
+        &self,
+        s: &State,
+    ) -> Option<(std::sync::Arc<Clients>, kube::Client)> {
+        let clients = self.handle.get().ok()?;
+        let kc = known(&s.kubeconfig)?;
+        let client = clients.client_for_kubeconfig(&kc).await.ok()?;
+        Some((clients, client))
+    }
+
     /// Installs the manifest and waits for it: CRDs established, Deployments available.
     async fn install_k0smotron(
         &self,
@@ -235,8 +655,15 @@ impl ManagementCluster {
         prior: Option<&State>,
         timeout: std::time::Duration,
     ) -> Option<(State, ValueEmpty)> {
-        let (clients, kube) = self.handle.management(diags)?;
         let mut s = planned;
+        let (clients, kube) = if s.bootstrap.is_value() {
+            match self.bootstrap_apply(diags, &mut s, prior, timeout).await {
+                Ok(c) => c,
+                Err(recorded) => return recorded.then(|| finish_partial(s)),
+            }
+        } else {
+            self.handle.management(diags)?
+        };
         let ns = namespace(&s);
         let created = match kube_io::ensure_namespace(&kube, &ns).await {
             Ok(c) => c,
@@ -333,11 +760,28 @@ impl ManagementCluster {
 
 /// A state with no unknown left (Terraform rejects unknowns after apply).
 fn finish_partial(mut s: State) -> (State, ValueEmpty) {
+    if s.members.is_unknown() {
+        s.members = Value::Null;
+    }
+    if let Some(b) = s.bootstrap.as_mut_option() {
+        for v in [
+            &mut b.server_group_id,
+            &mut b.ca_key,
+            &mut b.admin_certificate,
+            &mut b.admin_key,
+        ] {
+            if v.is_unknown() {
+                *v = Value::Null;
+            }
+        }
+    }
     for v in [
         &mut s.k0smotron_api_version,
         &mut s.kubernetes_version,
         &mut s.endpoint,
         &mut s.id,
+        &mut s.ca_certificate,
+        &mut s.kubeconfig,
     ] {
         if v.is_unknown() {
             *v = Value::Null;
@@ -379,11 +823,66 @@ impl Resource for ManagementCluster {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let (clients, kube) = self.handle.management(diags)?;
         let mut s = state;
+        let bootstrapped = s.bootstrap.is_value();
+        let (clients, kube) = if bootstrapped {
+            let clients = match self.handle.get() {
+                Ok(c) => c,
+                Err(e) => {
+                    err(diags, "Provider not configured", e);
+                    return None;
+                }
+            };
+            let os = match clients.openstack_api() {
+                Ok(os) => os,
+                Err(e) => {
+                    err(diags, "No OpenStack cloud", e);
+                    return None;
+                }
+            };
+            let recorded: Vec<Member> = s
+                .members
+                .as_ref_option()
+                .map(|ms| {
+                    ms.iter()
+                        .filter_map(|m| m.as_ref_option().cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            match bootstrap::observe(os, &recorded).await {
+                Ok(seen) => {
+                    s.members = Value::Value(seen.into_iter().map(Value::Value).collect());
+                }
+                Err(e) => {
+                    err(diags, "Cannot read the controllers", e);
+                    return None;
+                }
+            }
+            // A controller gone shows in the plan (members); the cluster's API may then be
+            // unreachable, which is not an error of the read.
+            let endpoint_live = s.members.as_ref_option().is_some_and(|ms| {
+                ms.iter().filter_map(|m| m.as_ref_option()).any(|m| {
+                    bootstrap::is_live(m)
+                        && known(&m.ip).map(|ip| crate::pki::api_url(&ip)) == known(&s.endpoint)
+                })
+            });
+            if !endpoint_live {
+                return Some((s, private));
+            }
+            match self.bootstrapped_client(&s).await {
+                Some(c) => c,
+                None => return Some((s, private)),
+            }
+        } else {
+            self.handle.management(diags)?
+        };
         let ns = namespace(&s);
         match kube_io::get(&kube, &kube_io::namespace_resource(), None, &ns).await {
             Ok(Some(_)) => {}
+            Ok(None) if bootstrapped => {
+                s.namespace_created = Value::Value(false);
+            }
+            Err(_) if bootstrapped => return Some((s, private)),
             Ok(None) => {
                 tracing::info!(namespace = %ns, "management namespace no longer exists; removing it from the state");
                 return None;
@@ -435,6 +934,7 @@ impl Resource for ManagementCluster {
         let mut s = proposed;
         let clients = self.handle.get().ok();
         plan_common(clients.as_deref(), &mut s, diags);
+        plan_resolve(clients.as_deref(), &s, diags).await;
         s.k0smotron_api_version = Value::Unknown;
         s.kubernetes_version = Value::Unknown;
         s.node_count = Value::Unknown;
@@ -461,6 +961,17 @@ impl Resource for ManagementCluster {
         }
         if prior.k0smotron_manifest != s.k0smotron_manifest {
             s.k0smotron_api_version = Value::Unknown;
+        }
+        match (prior.bootstrap.as_ref_option(), s.bootstrap.as_ref_option()) {
+            (None, None) => {}
+            (Some(p), Some(b)) => {
+                if bootstrap_args(p) != bootstrap_args(b) {
+                    plan_resolve(clients.as_deref(), &s, diags).await;
+                    replace.push(AttributePath::new("bootstrap"));
+                }
+                plan_drift(&mut s);
+            }
+            _ => replace.push(AttributePath::new("bootstrap")),
         }
         Some((s, private, replace))
     }
@@ -511,8 +1022,6 @@ impl Resource for ManagementCluster {
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<()> {
-        let (clients, kube) = self.handle.management(diags)?;
-        let ns = namespace(&state);
         let timeout = timeouts::resolve(state.timeouts.as_ref_option(), DEFAULT_TIMEOUTS)
             .map(|t| t.delete)
             .unwrap_or(DEFAULT_TIMEOUTS.delete);
@@ -521,61 +1030,13 @@ impl Resource for ManagementCluster {
             .as_ref_option()
             .copied()
             .unwrap_or(false);
-        if let Ok(api) = k0smotron_api(&clients, &kube).await {
-            let ar = kube_io::cluster_resource(api);
-            let hcps = match kube_io::list(&kube, &ar, Some(&ns)).await {
-                Ok(l) => l,
-                Err(e) => {
-                    err(diags, "Cannot list hosted control planes", e);
-                    return None;
-                }
-            };
-            let names: Vec<String> = hcps
-                .iter()
-                .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
-                .collect();
-            if !names.is_empty() && !force {
-                diags.add_error(diag::error(
-                    "Hosted control planes still exist",
-                    format!(
-                        "namespace {ns} still holds {} hosted control plane(s): {}. Destroy them first (they usually are, when they are in the same configuration), or set force_destroy = true to delete them with the management cluster resource.",
-                        names.len(),
-                        names.join(", ")
-                    ),
-                    AttributePath::new("force_destroy"),
-                ));
-                return None;
-            }
-            for n in &names {
-                if let Err(e) = kube_io::delete(&kube, &ar, Some(&ns), n).await {
-                    err(diags, "Cannot delete a hosted control plane", e);
-                    return None;
-                }
-            }
-            if !names.is_empty() {
-                let waited = wait::until(
-                    &format!("hosted control planes in {ns} to be deleted"),
-                    timeout,
-                    Backoff::default(),
-                    || {
-                        let (kube, ar, ns) = (kube.clone(), ar.clone(), ns.clone());
-                        async move {
-                            let left = kube_io::list(&kube, &ar, Some(&ns)).await?;
-                            Ok::<_, KubeError>(if left.is_empty() {
-                                Check::Ready(())
-                            } else {
-                                Check::Pending(format!("{} left", left.len()))
-                            })
-                        }
-                    },
-                )
-                .await;
-                if let Err(e) = waited {
-                    err(diags, "Hosted control planes not deleted", e);
-                    return None;
-                }
-            }
+        if state.bootstrap.is_value() {
+            return self.bootstrap_destroy(diags, &state, force, timeout).await;
         }
+        let (clients, kube) = self.handle.management(diags)?;
+        let ns = namespace(&state);
+        self.clear_hosted_control_planes(diags, &clients, &kube, &ns, force, timeout)
+            .await?;
         if let Some(block) = state.openstack_credentials.as_ref_option() {
             if let Err(e) = kube_io::delete(
                 &kube,

@@ -20,7 +20,7 @@ pub struct ResolvedTemplate {
     pub first_network: String,
 }
 
-fn lookup_problem(p: &mut Problems, attr: &str, e: &OsError) {
+pub fn lookup_problem(p: &mut Problems, attr: &str, e: &OsError) {
     let summary = match e {
         OsError::NotFound { kind, .. } => format!("Unknown {kind}"),
         OsError::Ambiguous { kind, .. } => format!("Ambiguous {kind}"),

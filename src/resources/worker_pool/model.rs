@@ -15,6 +15,7 @@ pub struct State {
     pub id: Str,
     pub name: Str,
     pub hosted_control_plane_id: Str,
+    pub management_kubeconfig: Str,
     pub size: ValueNumber,
     pub flavor: Str,
     pub image: Str,

@@ -49,11 +49,12 @@ fn string(s: impl Into<String>) -> Str {
 }
 
 /// The management client, the OpenStack client, and the clients struct.
-fn connections(
+async fn connections(
     handle: &ProviderHandle,
     diags: &mut Diagnostics,
+    management_kubeconfig: &Str,
 ) -> Option<(Arc<Clients>, kube::Client, OpenStack)> {
-    let (clients, kube) = handle.management(diags)?;
+    let (clients, kube) = handle.management_for(diags, management_kubeconfig).await?;
     let os = match clients.openstack_api() {
         Ok(os) => os.clone(),
         Err(e) => {
@@ -83,7 +84,13 @@ impl WorkerPool {
         let Some(spec) = spec.filter(|_| problems.is_empty()) else {
             return Resolved::default();
         };
-        let Some((clients, kube, os)) = connections(&self.handle, diags) else {
+        if config.management_kubeconfig.is_unknown() {
+            // The management cluster is created in this apply: nothing to look up yet.
+            return Resolved::default();
+        }
+        let Some((clients, kube, os)) =
+            connections(&self.handle, diags, &config.management_kubeconfig).await
+        else {
             return Resolved::default();
         };
         let hcp = match access::hosted_access(&clients, &kube, &spec.hcp_namespace, &spec.hcp_name)
@@ -144,7 +151,8 @@ impl WorkerPool {
             }
             return None;
         };
-        let (clients, kube, os) = connections(&self.handle, diags)?;
+        let (clients, kube, os) =
+            connections(&self.handle, diags, &planned.management_kubeconfig).await?;
         let hcp = match access::hosted_access(&clients, &kube, &spec.hcp_namespace, &spec.hcp_name)
             .await
         {
@@ -267,7 +275,8 @@ impl Resource for WorkerPool {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let (clients, kube, os) = connections(&self.handle, diags)?;
+        let (clients, kube, os) =
+            connections(&self.handle, diags, &state.management_kubeconfig).await?;
         let hcp_id = known(&state.hosted_control_plane_id).unwrap_or_default();
         let name = known(&state.name).unwrap_or_default();
         let Some((ns, hcp_name)) = parse_hcp_id(&hcp_id) else {
@@ -427,7 +436,8 @@ impl Resource for WorkerPool {
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<()> {
-        let (clients, kube, os) = connections(&self.handle, diags)?;
+        let (clients, kube, os) =
+            connections(&self.handle, diags, &state.management_kubeconfig).await?;
         let hcp_id = known(&state.hosted_control_plane_id).unwrap_or_default();
         let Some((ns, hcp_name)) = parse_hcp_id(&hcp_id) else {
             error(diags, "Invalid hosted_control_plane_id in state", &hcp_id);

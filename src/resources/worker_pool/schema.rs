@@ -53,6 +53,7 @@ pub fn schema() -> Schema {
                 ("id", string("`<hosted control plane namespace>/<hosted control plane name>/<pool name>`.").computed()),
                 ("name", string("Pool name, prefix of its server names (at most 40 characters). Changing it replaces the pool.").required()),
                 ("hosted_control_plane_id", string("`id` of the `k0stack_hosted_control_plane` the servers join. Changing it replaces the pool.").required()),
+                ("management_kubeconfig", string(crate::resources::hosted_control_plane::schema::MANAGEMENT_KUBECONFIG).sensitive()),
                 ("size", number("Number of servers (0 or more).").required()),
                 ("flavor", string("Nova flavor name or id.").required()),
                 ("image", string("Glance image name or id (exactly one image must match a name).").required()),
