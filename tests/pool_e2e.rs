@@ -314,3 +314,60 @@ resource "k0stack_worker_pool" "{n}" {{
     tf.destroy().assert_ok();
     assert!(pool_servers(&cloud).is_empty());
 }
+
+/// A control plane exposed as ClusterIP cannot be reached from outside the management
+/// cluster: the plan warns, and apply fails with the reason after a quarter of the timeout
+/// instead of waiting out all of it.
+#[test]
+fn a_cluster_ip_control_plane_is_a_warning_then_a_clear_error() {
+    let cloud = CloudSim::start();
+    let tf = TfDir::new("");
+    cloud.write_files(&tf);
+    let config = format!(
+        r#"{}
+resource "k0stack_management_cluster" "this" {{
+  namespace = "{NS}"
+}}
+
+resource "k0stack_hosted_control_plane" "dev" {{
+  name                  = "dev"
+  management_cluster_id = k0stack_management_cluster.this.id
+  k0s_version           = "v1.32.6+k0s.0"
+}}
+"#,
+        cloud.provider_config()
+    );
+    tf.write("main.tf", &config);
+    tf.init();
+    tf.apply().assert_ok();
+    let pool = r#"
+resource "k0stack_worker_pool" "general" {
+  name                    = "general"
+  hosted_control_plane_id = k0stack_hosted_control_plane.dev.id
+  size                    = 1
+  flavor                  = "m1.small"
+  image                   = "ubuntu-24.04"
+  networks                = ["private"]
+  timeouts {
+    create = "20s"
+  }
+}
+"#;
+    tf.write("main.tf", &format!("{config}{pool}"));
+    tf.plan()
+        .assert_ok()
+        .assert_contains("Control plane only reachable inside the management cluster");
+    let start = Instant::now();
+    tf.apply()
+        .assert_failed()
+        .assert_contains("cannot see the hosted cluster's nodes")
+        .assert_contains("NodePort or LoadBalancer");
+    assert!(
+        start.elapsed() < Duration::from_secs(19),
+        "{:?}",
+        start.elapsed()
+    );
+    // The server that was created is in the state: destroy removes it.
+    tf.destroy().assert_ok();
+    assert!(pool_servers(&cloud).is_empty());
+}

@@ -65,6 +65,8 @@ pub struct HostedAccess {
     pub ready: bool,
     /// Admin kubeconfig of the hosted cluster (None until k0smotron wrote it).
     pub kubeconfig: Option<String>,
+    /// `ClusterIP`, `NodePort` or `LoadBalancer`: how the hosted API is exposed.
+    pub service_type: Option<String>,
 }
 
 impl std::fmt::Debug for HostedAccess {
@@ -98,9 +100,10 @@ pub async fn hosted_access(
     let out = kubeconfig_outputs(kube, &obj, api, ns, name).await?;
     Ok(Some(HostedAccess {
         api,
-        uid: obs.uid.unwrap_or_default(),
-        version: obs.version,
+        uid: obs.uid.clone().unwrap_or_default(),
+        version: obs.version.clone(),
         ready,
         kubeconfig: out.kubeconfig,
+        service_type: obs.service_type.clone(),
     }))
 }

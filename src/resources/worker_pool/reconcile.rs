@@ -23,6 +23,11 @@ use super::rollout::{self, Health, Policy};
 use super::template::{member_name, next_zone};
 use super::token;
 
+/// How long the hosted cluster's API may stay unreachable while apply waits for nodes
+/// before the apply fails with the reason, instead of waiting out the whole timeout (a
+/// quarter of the timeout when that is shorter).
+pub const UNREACHABLE_GRACE: Duration = Duration::from_secs(60);
+
 /// Why an apply stopped short.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -34,6 +39,8 @@ pub enum ApplyError {
     Workload(#[from] workload::WorkloadError),
     #[error("{0}")]
     CloudInit(#[from] cloudinit::CloudInitError),
+    #[error("cannot see the hosted cluster's nodes for {waited}: {why}. The provider waits for nodes through the hosted API: expose the control plane with service type NodePort or LoadBalancer (ClusterIP is reachable only inside the management cluster) and check that this machine can reach it, or set wait_for_nodes = false")]
+    HostedUnreachable { waited: String, why: String },
     #[error("timed out after {waited} with {progress}; {detail}")]
     Timeout {
         waited: String,
@@ -81,6 +88,8 @@ pub struct Pool {
     pub pool_id: String,
     pub server_group_id: Option<String>,
     token: OnceCell<Secret>,
+    /// Since when, and why, the hosted cluster's nodes cannot be listed.
+    nodes_error: std::sync::Mutex<Option<(Instant, String)>>,
 }
 
 impl Pool {
@@ -112,6 +121,7 @@ impl Pool {
             pool_id,
             server_group_id: None,
             token: OnceCell::new(),
+            nodes_error: std::sync::Mutex::new(None),
         }
     }
 
@@ -122,20 +132,42 @@ impl Pool {
         }
     }
 
+    /// Notes a failure to list nodes (the first time it started, and the latest message).
+    fn nodes_failed(&self, message: String) {
+        let mut e = self.nodes_error.lock().unwrap_or_else(|e| e.into_inner());
+        let since = e.as_ref().map(|(t, _)| *t).unwrap_or_else(Instant::now);
+        *e = Some((since, message));
+    }
+
+    /// How long the hosted cluster's nodes have been unreadable, and why.
+    fn nodes_unreadable(&self) -> Option<(Duration, String)> {
+        let e = self.nodes_error.lock().unwrap_or_else(|e| e.into_inner());
+        e.as_ref().map(|(t, m)| (t.elapsed(), m.clone()))
+    }
+
     /// The hosted cluster's nodes, or Unknown when it cannot be reached (logged).
     pub async fn nodes(&self) -> Option<Vec<NodeFacts>> {
-        let wl = self.workload.as_ref()?;
+        let Some(wl) = self.workload.as_ref() else {
+            self.nodes_failed(
+                "k0smotron has not written the hosted cluster's kubeconfig Secret".into(),
+            );
+            return None;
+        };
         match workload::nodes(wl).await {
-            Ok(ns) => Some(
-                ns.iter()
-                    .map(|n| NodeFacts {
-                        name: n.metadata.name.clone().unwrap_or_default(),
-                        ready: workload::node_ready(n),
-                    })
-                    .collect(),
-            ),
+            Ok(ns) => {
+                *self.nodes_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                Some(
+                    ns.iter()
+                        .map(|n| NodeFacts {
+                            name: n.metadata.name.clone().unwrap_or_default(),
+                            ready: workload::node_ready(n),
+                        })
+                        .collect(),
+                )
+            }
             Err(e) => {
                 tracing::warn!(pool = %self.pool_id, "cannot list the hosted cluster's nodes: {e}");
+                self.nodes_failed(e.to_string());
                 None
             }
         }
@@ -296,6 +328,19 @@ impl Pool {
                 Ok(o) => o,
                 Err(e) => return (last, Err(e.into())),
             };
+            if self.spec.wait_for_nodes {
+                if let Some((for_how_long, why)) = self.nodes_unreadable() {
+                    if for_how_long >= UNREACHABLE_GRACE.min(timeout / 4) {
+                        return (
+                            observed,
+                            Err(ApplyError::HostedUnreachable {
+                                waited: crate::framework::duration::format(for_how_long),
+                                why,
+                            }),
+                        );
+                    }
+                }
+            }
             had.extend(
                 observed
                     .iter()

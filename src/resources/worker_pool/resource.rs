@@ -103,6 +103,18 @@ impl WorkerPool {
             }
         };
         let hcp_version = hcp.as_ref().and_then(|h| h.version.clone());
+        if let Some(t) = hcp.as_ref().and_then(|h| h.service_type.as_deref()) {
+            if t == "ClusterIP" {
+                diags.add_warning(diag::error(
+                    "Control plane only reachable inside the management cluster",
+                    format!(
+                        "{}/{} is exposed as ClusterIP: OpenStack VMs cannot reach it to join, and the provider cannot                          watch their nodes. Set service {{ type = \"NodePort\" }} or \"LoadBalancer\" on the                          k0stack_hosted_control_plane.",
+                        spec.hcp_namespace, spec.hcp_name
+                    ),
+                    AttributePath::new("hosted_control_plane_id"),
+                ));
+            }
+        }
         let mut p = Problems::default();
         if let (Some(w), Some(cp)) = (&spec.k0s_version, &hcp_version) {
             if let Err(e) = plan::check_worker_version(w, cp) {
