@@ -47,6 +47,15 @@ impl AttrError {
     }
 }
 
+/// Attribute paths (`["storage", "type"]`) as tf-provider paths, e.g. the attributes that
+/// force a replacement in `plan_update`.
+pub fn attribute_paths(paths: Vec<Vec<&str>>, blocks: &[&str]) -> Vec<AttributePath> {
+    paths
+        .into_iter()
+        .map(|steps| AttrError::new(&steps, "", "").attribute_path(blocks))
+        .collect()
+}
+
 impl fmt::Display for AttrError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tf_provider::value::{ValueList, ValueMap, ValueString};
+use tf_provider::value::{Value, ValueList, ValueMap, ValueString};
 
 /// A string attribute as Terraform sends it.
 pub type Str = ValueString<'static>;
@@ -25,6 +25,18 @@ pub fn known_map(v: &ValueMap<'static, Str>) -> BTreeMap<String, String> {
         .map(|m| {
             m.iter()
                 .filter_map(|(k, v)| known(v).map(|v| (k.to_string(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The known objects of a list of objects (e.g. recorded `members`); a null or unknown list
+/// is empty.
+pub fn known_objects<T: Clone>(v: &ValueList<Value<T>>) -> Vec<T> {
+    v.as_ref_option()
+        .map(|l| {
+            l.iter()
+                .filter_map(|m| m.as_ref_option().cloned())
                 .collect()
         })
         .unwrap_or_default()

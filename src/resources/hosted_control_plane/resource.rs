@@ -447,10 +447,7 @@ impl Resource for HostedControlPlane {
         spec_from_state(&config).1.report(diags, BLOCKS);
         let (planned, replace, problems) = plan::plan_update(&prior, proposed);
         problems.report(diags, BLOCKS);
-        let replace = replace
-            .into_iter()
-            .map(|steps| crate::framework::AttrError::new(&steps, "", "").attribute_path(BLOCKS))
-            .collect();
+        let replace = diag::attribute_paths(replace, BLOCKS);
         Some((planned, private, replace))
     }
 

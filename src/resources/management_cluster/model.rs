@@ -5,7 +5,7 @@ use tf_provider::value::{self, Value, ValueBool, ValueList, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
-pub use crate::framework::values::{known, known_list, known_map, Str};
+pub use crate::framework::values::{known, known_list, known_map, known_objects, Str};
 
 pub const DEFAULT_NAMESPACE: &str = "kmc-system";
 pub const DEFAULT_SECRET_NAME: &str = "openstack-cloud-config";

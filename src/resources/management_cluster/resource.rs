@@ -237,15 +237,7 @@ async fn plan_resolve(clients: Option<&Clients>, s: &State, diags: &mut Diagnost
 /// Controllers the last refresh found gone or broken: apply recreates them, so what
 /// depends on them is unknown until then.
 fn plan_drift(s: &mut State) {
-    let members: Vec<Member> = s
-        .members
-        .as_ref_option()
-        .map(|ms| {
-            ms.iter()
-                .filter_map(|m| m.as_ref_option().cloned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let members: Vec<Member> = known_objects(&s.members);
     let wanted = s
         .bootstrap
         .as_ref_option()
@@ -322,14 +314,7 @@ impl ManagementCluster {
                 }
             },
         };
-        let recorded: Vec<Member> = prior
-            .and_then(|p| p.members.as_ref_option())
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| m.as_ref_option().cloned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let recorded: Vec<Member> = prior.map(|p| known_objects(&p.members)).unwrap_or_default();
         let recorded = match bootstrap::observe(os, &recorded).await {
             Ok(r) => r,
             Err(e) => {
@@ -535,15 +520,7 @@ impl ManagementCluster {
             }
             _ => tracing::warn!("the bootstrapped management cluster does not answer; deleting its controllers without checking for hosted control planes"),
         }
-        let members: Vec<Member> = state
-            .members
-            .as_ref_option()
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| m.as_ref_option().cloned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let members: Vec<Member> = known_objects(&state.members);
         if let Err(e) = bootstrap::delete_all(&os, &members, timeout).await {
             err(diags, "Cannot delete the controllers", e);
             return None;
@@ -840,15 +817,7 @@ impl Resource for ManagementCluster {
                     return None;
                 }
             };
-            let recorded: Vec<Member> = s
-                .members
-                .as_ref_option()
-                .map(|ms| {
-                    ms.iter()
-                        .filter_map(|m| m.as_ref_option().cloned())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let recorded: Vec<Member> = known_objects(&s.members);
             match bootstrap::observe(os, &recorded).await {
                 Ok(seen) => {
                     s.members = Value::Value(seen.into_iter().map(Value::Value).collect());

@@ -8,7 +8,7 @@ use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumbe
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
-pub use crate::framework::values::{known, known_list, known_map, Str};
+pub use crate::framework::values::{known, known_list, known_map, known_objects, Str};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {

@@ -224,14 +224,7 @@ impl WorkerPool {
             None => Value::Null,
         };
         let had = prior
-            .and_then(|p| p.members.as_ref_option())
-            .map(|ms| {
-                let ms: Vec<Member> = ms
-                    .iter()
-                    .filter_map(|m| m.as_ref_option().cloned())
-                    .collect();
-                observe::ids_with_nodes(&ms)
-            })
+            .map(|p| observe::ids_with_nodes(&known_objects(&p.members)))
             .unwrap_or_default();
         let (observed, result) = pool.converge(had, timeout).await;
         record(&mut state, &observed);
@@ -342,15 +335,7 @@ impl Resource for WorkerPool {
             },
             None => None,
         };
-        let prior: Vec<Member> = state
-            .members
-            .as_ref_option()
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| m.as_ref_option().cloned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let prior: Vec<Member> = known_objects(&state.members);
         let wait = state
             .wait_for_nodes
             .as_ref_option()
@@ -399,10 +384,7 @@ impl Resource for WorkerPool {
         let resolved = self.resolve_for_plan(diags, &config).await;
         let (planned, replace, problems) = plan::plan_update(&prior, proposed, &resolved);
         problems.report(diags, BLOCKS);
-        let replace = replace
-            .into_iter()
-            .map(|steps| crate::framework::AttrError::new(&steps, "", "").attribute_path(BLOCKS))
-            .collect();
+        let replace = diag::attribute_paths(replace, BLOCKS);
         Some((planned, private, replace))
     }
 
