@@ -470,8 +470,11 @@ fn machine() -> String {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo bench -- --list` and test discovery
+    // `cargo test --all-targets` (make test) also runs bench targets, without `--bench`:
+    // benchmarks never run as tests.
+    if !std::env::args().any(|a| a == "--bench") || std::env::args().any(|a| a == "--list") {
+        println!("fleet benchmarks run with `make bench` (cargo bench --bench fleet)");
+        return;
     }
     let mut r = Report { md: String::new() };
     r.text(&format!(
