@@ -371,3 +371,45 @@ resource "k0stack_worker_pool" "general" {
     tf.destroy().assert_ok();
     assert!(pool_servers(&cloud).is_empty());
 }
+
+/// Pools applied side by side: each observes its own servers with a query no other pool
+/// shares, so no pool reads a list started before its own creates (which made pools
+/// create their members twice and run into the instance quota).
+#[test]
+fn many_pools_in_one_apply_create_exactly_their_size() {
+    let cloud = CloudSim::start();
+    let tf = TfDir::new("");
+    cloud.write_files(&tf);
+    let mut config = config(&cloud, "");
+    for i in 0..8 {
+        config.push_str(&format!(
+            r#"
+resource "k0stack_worker_pool" "p{i}" {{
+  name                    = "p{i}"
+  hosted_control_plane_id = k0stack_hosted_control_plane.dev.id
+  size                    = 12
+  flavor                  = "m1.small"
+  image                   = "ubuntu-24.04"
+  networks                = ["private"]
+  max_parallel            = 50
+}}
+"#
+        ));
+    }
+    tf.write("main.tf", &config);
+    tf.init();
+    // Slow answers make the pools' requests overlap, as on a busy cloud.
+    cloud.set_faults(serde_json::json!({"latency_ms": 30}));
+    tf.apply().assert_ok();
+    cloud.set_faults(serde_json::json!({"latency_ms": 0}));
+    let servers = pool_servers(&cloud);
+    for i in 0..8 {
+        let n = servers
+            .iter()
+            .filter(|s| s.name.starts_with(&format!("p{i}-")))
+            .count();
+        assert_eq!(n, 12, "pool p{i} has {n} servers");
+    }
+    assert_eq!(tf.plan_exit_code().code, Some(0));
+    tf.destroy().assert_ok();
+}

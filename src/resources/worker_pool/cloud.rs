@@ -128,13 +128,32 @@ pub fn facts(s: &Server, first_network: Option<&str>) -> ServerFacts {
     }
 }
 
-/// The servers of pool `uid`. The query is the same for every pool (all servers the
-/// provider owns), so the pools of one plan share one coalesced Nova list call.
-pub async fn pool_servers(os: &OpenStack, uid: &str) -> Result<Vec<Server>, OsError> {
+/// How a pool lists its servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Refresh (no writes in flight): the query is the same for every pool (all servers the
+    /// provider owns), so the pools of one plan share one coalesced Nova list call.
+    Shared,
+    /// Apply, after this pool's own writes: a query only this pool makes, so it never joins
+    /// a list another pool started before those writes (a stale answer would make the pool
+    /// create its members twice).
+    Own,
+}
+
+/// The servers of pool `uid`.
+pub async fn pool_servers(
+    os: &OpenStack,
+    uid: &str,
+    listing: Listing,
+) -> Result<Vec<Server>, OsError> {
     let tag = pool_tag(uid);
+    let query = match listing {
+        Listing::Shared => TAG_OWNED.to_string(),
+        Listing::Own => tag.clone(),
+    };
     let all = os
         .list_servers(&ServerQuery {
-            tags: vec![TAG_OWNED.to_string()],
+            tags: vec![query],
             ..Default::default()
         })
         .await?;

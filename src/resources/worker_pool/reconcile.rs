@@ -180,8 +180,10 @@ impl Pool {
         had_node: &BTreeSet<String>,
         removing: &mut BTreeSet<String>,
     ) -> Result<Vec<Observed>, OsError> {
-        let (servers, nodes) =
-            futures_util::join!(cloud::pool_servers(&self.os, &self.uid), self.nodes());
+        let (servers, nodes) = futures_util::join!(
+            cloud::pool_servers(&self.os, &self.uid, cloud::Listing::Own),
+            self.nodes()
+        );
         let servers = servers?;
         removing.retain(|id| servers.iter().any(|s| &s.id == id));
         let facts = servers
@@ -317,6 +319,8 @@ impl Pool {
         let deadline = start + timeout;
         let mut had = had_node;
         let mut removing: BTreeSet<String> = BTreeSet::new();
+        // Servers created by this apply and not yet seen in a listing: id -> rounds missed.
+        let mut created: std::collections::BTreeMap<String, u32> = Default::default();
         let mut faults: Vec<String> = Vec::new();
         let budget = 3 + self.spec.size as usize;
         let mut delay = Duration::from_millis(200);
@@ -374,7 +378,22 @@ impl Pool {
                     }),
                 );
             }
-            let step = rollout::next_step(&views, self.spec.size, &self.hash, self.policy());
+            // Read-after-write guard: a server this apply created that the listing does not
+            // show yet means the listing is older than our writes; acting on it would create
+            // the member again. Wait for a fresh one (a few rounds at most: then the server is
+            // really gone and the rollout replaces it).
+            created.retain(|id, rounds| {
+                let listed = last.iter().any(|o| &o.server.id == id) || removing.contains(id);
+                *rounds += u32::from(!listed);
+                !listed && *rounds <= 3
+            });
+            let stale = !created.is_empty();
+            let step = if stale {
+                tracing::debug!(pool = %self.pool_id, missing = created.len(), "listing older than our creates; observing again");
+                rollout::Step::default()
+            } else {
+                rollout::next_step(&views, self.spec.size, &self.hash, self.policy())
+            };
             if step.is_empty() {
                 tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now())))
                     .await;
@@ -443,7 +462,7 @@ impl Pool {
                     zones.push(zone.clone());
                     plans.push((name, zone));
                 }
-                let created: Vec<Result<String, ApplyError>> = stream::iter(plans)
+                let created_now: Vec<Result<String, ApplyError>> = stream::iter(plans)
                     .map(|(name, zone)| self.create_member(name, zone, deadline))
                     .buffer_unordered(parallel)
                     .collect()
@@ -453,7 +472,10 @@ impl Pool {
                 // next observation lists the server by its tags if it exists, and the rollout
                 // counts it. It uses the failure budget, so a cloud that always fails stops.
                 let mut fatal = None;
-                for e in created.into_iter().filter_map(Result::err) {
+                for id in created_now.iter().filter_map(|r| r.as_ref().ok()) {
+                    created.insert(id.clone(), 0);
+                }
+                for e in created_now.into_iter().filter_map(Result::err) {
                     if e.outcome_unknown() {
                         tracing::warn!(pool = %self.pool_id, "server create failed, the next observation decides: {e}");
                         faults.push(format!("create: {e}"));
@@ -502,7 +524,7 @@ impl Pool {
         }
         let mut delay = Duration::from_millis(200);
         loop {
-            let left = cloud::pool_servers(&self.os, &self.uid).await?;
+            let left = cloud::pool_servers(&self.os, &self.uid, cloud::Listing::Own).await?;
             if left.is_empty() {
                 break;
             }

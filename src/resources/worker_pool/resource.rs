@@ -301,7 +301,7 @@ impl Resource for WorkerPool {
             tracing::info!(pool = %format!("{hcp_id}/{name}"), "the hosted control plane and the pool are gone; removing the pool from the state");
             return None;
         };
-        let servers = match cloud::pool_servers(&os, &uid).await {
+        let servers = match cloud::pool_servers(&os, &uid, cloud::Listing::Shared).await {
             Ok(s) => s,
             Err(e) => {
                 error(diags, "Cannot list the pool's servers", e);
