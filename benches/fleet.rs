@@ -112,12 +112,13 @@ fn nova_requests(counters: &BTreeMap<String, u64>) -> u64 {
         .sum()
 }
 
-/// Peak RSS (VmHWM, KiB) of the provider plugin while `f` runs, polled from /proc.
-fn provider_peak_rss(f: impl FnOnce()) -> u64 {
+/// Peak RSS (VmHWM, KiB) of the provider plugin while `f` runs, polled from /proc, with
+/// the anonymous and file-backed parts and the thread count seen at that peak.
+fn provider_peak_rss(f: impl FnOnce()) -> (u64, u64, u64, u64) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
     let poller = std::thread::spawn(move || {
-        let mut peak = 0u64;
+        let mut peak = (0u64, 0u64, 0u64, 0u64);
         while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
             for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
                 let p = entry.path();
@@ -126,11 +127,16 @@ fn provider_peak_rss(f: impl FnOnce()) -> u64 {
                     continue;
                 }
                 let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
-                for line in status.lines() {
-                    if let Some(v) = line.strip_prefix("VmHWM:") {
-                        let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
-                        peak = peak.max(kb);
-                    }
+                let field = |name: &str| -> u64 {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                        .unwrap_or(0)
+                };
+                let hwm = field("VmHWM:");
+                if hwm > peak.0 {
+                    peak = (hwm, field("RssAnon:"), field("RssFile:"), field("Threads:"));
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -213,7 +219,7 @@ fn fleet_plans(r: &mut Report) {
     r.row(&["---".into(), "---".into(), "---".into()]);
     let mut plain = Vec::new();
     let mut slow = Vec::new();
-    let mut rss = 0;
+    let mut rss = (0, 0, 0, 0);
     for _ in 0..3 {
         let (_, t) = timed(|| assert_eq!(tf.plan_exit_code().code, Some(0)));
         plain.push(t);
@@ -255,9 +261,12 @@ fn fleet_plans(r: &mut Report) {
         String::new(),
     ]);
     r.text(&format!(
-        "\n### Provider peak RSS with {} members in state\n\n| what | value |\n|---|---|\n| peak RSS (VmHWM) of the provider during the 20 ms plan (goal < 50 MB) | {:.1} MB |",
+        "\n### Provider peak RSS with {} members in state\n\n| what | value |\n|---|---|\n| peak RSS (VmHWM) of the provider during the 20 ms plan (goal < 50 MB) | {:.1} MB |\n| of which anonymous (heap, stacks) / file-backed (the binary's pages) when last at its peak | {:.1} MB / {:.1} MB |\n| threads at that moment | {} |",
         p * w,
-        rss as f64 / 1024.0
+        rss.0 as f64 / 1024.0,
+        rss.1 as f64 / 1024.0,
+        rss.2 as f64 / 1024.0,
+        rss.3
     ));
     let (out, took) = timed(|| tf.destroy());
     out.assert_ok();

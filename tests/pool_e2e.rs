@@ -413,3 +413,44 @@ resource "k0stack_worker_pool" "p{i}" {{
     assert_eq!(tf.plan_exit_code().code, Some(0));
     tf.destroy().assert_ok();
 }
+
+/// Provider processes running in `dir` (their working directory).
+fn providers_in(dir: &std::path::Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+            comm.starts_with("terraform-provi") && cwd.as_deref() == Some(dir)
+        })
+        .collect()
+}
+
+/// When Terraform itself is killed, nobody stops the plugin gracefully: the provider must
+/// not linger (its gRPC connection and pipes break; `main`'s orphan watch is the backstop
+/// for a provider that is idle when that happens).
+#[test]
+fn a_provider_orphaned_by_a_killed_terraform_exits() {
+    let (cloud, tf) = setup(&pool(3, "m1.small", ""));
+    cloud.set_faults(serde_json::json!({"boot_latency_ms": 5000}));
+    let mut child = tf.spawn(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    cloud.wait_for("the provider to create servers", || {
+        !pool_servers(&cloud).is_empty()
+    });
+    let dir = tf.path().canonicalize().unwrap();
+    assert!(!providers_in(&dir).is_empty(), "no provider running");
+    // Only Terraform dies (not its process group): the plugin is orphaned.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    cloud.wait_for("the orphaned provider to exit", || {
+        providers_in(&dir).is_empty()
+    });
+    cloud.set_faults(serde_json::json!({"boot_latency_ms": 100}));
+    tf.apply().assert_ok();
+    assert_eq!(pool_servers(&cloud).len(), 3);
+    tf.destroy().assert_ok();
+}

@@ -578,12 +578,14 @@ impl OpenStack {
         let mut page_rel = rel.to_string();
         // A bound against a server that keeps answering the same next link.
         for _ in 0..10_000 {
-            let page = self.get_json(service, &page_rel).await?;
-            let items = page
-                .get(items_key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            // Taken out of the page, not copied (unless another caller shares the page): a
+            // page of 1,000 servers is megabytes.
+            let mut page = Arc::try_unwrap(self.get_json(service, &page_rel).await?)
+                .unwrap_or_else(|a| (*a).clone());
+            let items = match page.get_mut(items_key).map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
             let n = items.len();
             let last_id = items
                 .last()

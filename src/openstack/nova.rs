@@ -433,6 +433,13 @@ impl OpenStack {
     /// All servers matching `q` (every page). Concurrent identical calls share one
     /// listing.
     pub async fn list_servers(&self, q: &ServerQuery) -> Result<Vec<Server>, OsError> {
+        Ok(self.list_servers_shared(q).await?.as_ref().clone())
+    }
+
+    /// [`Self::list_servers`] without copying the listing for each caller: the pools of one
+    /// plan share one listing of every server the provider owns and keep only their own
+    /// (1,000 servers copied to 20 pools would be 20,000 copies in memory).
+    pub async fn list_servers_shared(&self, q: &ServerQuery) -> Result<Arc<Vec<Server>>, OsError> {
         let path = q.path();
         let key = format!(
             "{} {path} (all pages)",
@@ -453,7 +460,7 @@ impl OpenStack {
                 Ok(Arc::new(servers))
             })
             .await?;
-        Ok(list.as_ref().clone())
+        Ok(list)
     }
 
     /// The server, or `None` if it does not exist (any more).

@@ -152,14 +152,15 @@ pub async fn pool_servers(
         Listing::Own => tag.clone(),
     };
     let all = os
-        .list_servers(&ServerQuery {
+        .list_servers_shared(&ServerQuery {
             tags: vec![query],
             ..Default::default()
         })
         .await?;
     Ok(all
-        .into_iter()
+        .iter()
         .filter(|s| s.tags.contains(&tag) && s.status != "DELETED")
+        .cloned()
         .collect())
 }
 
