@@ -54,6 +54,30 @@ fn the_quickstart_applies_plans_empty_and_destroys() {
         .iter()
         .all(|n| n["spec"]["taints"][0]["key"] == "nvidia.com/gpu"));
 
+    // What the demo shows: kubectl with the dev cluster's kubeconfig output, printed by the
+    // (simulated) apiserver's Table columns.
+    let out = tf.outputs();
+    let kc = tf.write(
+        "dev.kubeconfig",
+        out["dev_kubeconfig"]["value"].as_str().unwrap(),
+    );
+    let (ok, stdout, stderr) = support::kubectl(&kc, &["get", "nodes", "-o", "wide"]);
+    assert!(ok, "kubectl get nodes failed: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME")
+            && lines[0].contains("STATUS")
+            && lines[0].contains("INTERNAL-IP"),
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("dev-") && l.contains(" Ready ") && l.contains("127.100.")),
+        "{stdout}"
+    );
+
     let plan = tf.plan_exit_code();
     assert_eq!(plan.code, Some(0), "second plan not empty:\n{}", plan.all());
     assert!(

@@ -303,6 +303,12 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
         .and_then(|h| h.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    let accept = req
+        .headers()
+        .get("accept")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
@@ -349,7 +355,7 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
     {
         return watch(api.clone(), t, query);
     }
-    let resp = rest(&api, &method, &t, &query, &content_type, &body);
+    let resp = rest(&api, &method, &t, &query, &content_type, &accept, &body);
     if matches!(
         method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -477,6 +483,7 @@ fn rest(
     t: &Target,
     query: &BTreeMap<String, String>,
     content_type: &str,
+    accept: &str,
     body: &Bytes,
 ) -> Resp {
     let mut store = api.store.lock().expect("store");
@@ -550,6 +557,10 @@ fn rest(
         _ => Err(ApiError { code: 405, reason: "MethodNotAllowed", message: format!("{method} is not supported on this path") }),
     };
     match result {
+        Ok((200, v)) if method == Method::GET && super::table::wanted(accept) => {
+            let include = query.get("includeObject").map(String::as_str).unwrap_or("");
+            json_response(200, &super::table::table(&rt, &v, include))
+        }
         Ok((code, v)) => json_response(code, &v),
         Err(e) => error_response(&e, &rt.kind, &name),
     }

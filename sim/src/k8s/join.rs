@@ -259,7 +259,7 @@ impl Joiner {
             "spec": {"providerID": format!("openstack:///{}", vm.server_id), "taints": taints},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}],
                 "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.name}],
-                "nodeInfo": {"kubeletVersion": hosted.api.git_version, "operatingSystem": "linux", "architecture": "amd64"}}});
+                "nodeInfo": {"kubeletVersion": hosted.api.git_version, "operatingSystem": "linux", "architecture": "amd64", "osImage": "Ubuntu 24.04.1 LTS", "kernelVersion": "6.8.0-49-generic", "containerRuntimeVersion": "containerd://1.7.24"}}});
         let mut store = hosted.api.store.lock().expect("store");
         let rt = store.find("", "v1", "nodes").expect("nodes");
         if store.get(&rt, "", &vm.name).is_ok() {
