@@ -103,23 +103,7 @@ resource "k0stack_worker_pool" "general" {{
         ),
         None => String::new(),
     };
-    format!(
-        r#"{header}
-resource "k0stack_management_cluster" "this" {{
-  namespace = "{NS}"
-}}
-
-resource "k0stack_hosted_control_plane" "dev" {{
-  name                  = "dev"
-  management_cluster_id = k0stack_management_cluster.this.id
-  k0s_version           = "v1.32.6+k0s.0"
-  service {{
-    type = "NodePort"
-  }}
-}}
-{pool}"#,
-        header = cloud.provider_config()
-    )
+    format!("{}{pool}", cloud.dev_control_plane_config())
 }
 
 fn setup(cloud: CloudSim, pool: Option<(u32, &str)>) -> (CloudSim, TfDir) {

@@ -206,23 +206,7 @@ fn plan_time_lookups_fail_before_anything_is_created() {
     let cloud = support::CloudSim::start();
     let tf = TfDir::new("");
     cloud.write_files(&tf);
-    let base = format!(
-        r#"{header}
-resource "k0stack_management_cluster" "this" {{
-  namespace = "kmc-system"
-}}
-
-resource "k0stack_hosted_control_plane" "dev" {{
-  name                  = "dev"
-  management_cluster_id = k0stack_management_cluster.this.id
-  k0s_version           = "v1.32.6+k0s.0"
-  service {{
-    type = "NodePort"
-  }}
-}}
-"#,
-        header = cloud.provider_config()
-    );
+    let base = cloud.dev_control_plane_config();
     let with_pool = |extra: &str| {
         let body = pool(extra).replace(
             "hosted_control_plane_id = \"kmc-system/dev\"",

@@ -11,24 +11,7 @@ use support::{CloudSim, TfDir};
 const NS: &str = "kmc-system";
 
 fn config(cloud: &CloudSim, pools: &str) -> String {
-    format!(
-        r#"{header}
-resource "k0stack_management_cluster" "this" {{
-  namespace = "{NS}"
-}}
-
-resource "k0stack_hosted_control_plane" "dev" {{
-  name                  = "dev"
-  management_cluster_id = k0stack_management_cluster.this.id
-  k0s_version           = "v1.32.6+k0s.0"
-  service {{
-    type = "NodePort"
-  }}
-}}
-{pools}
-"#,
-        header = cloud.provider_config()
-    )
+    format!("{}{pools}", cloud.dev_control_plane_config())
 }
 
 fn pool(size: u32, flavor: &str, extra: &str) -> String {

@@ -418,6 +418,28 @@ impl CloudSim {
         )
     }
 
+    /// The provider block, a management cluster (namespace `kmc-system`) and a NodePort
+    /// hosted control plane `dev`: what worker pool tests build on.
+    pub fn dev_control_plane_config(&self) -> String {
+        format!(
+            r#"{}
+resource "k0stack_management_cluster" "this" {{
+  namespace = "kmc-system"
+}}
+
+resource "k0stack_hosted_control_plane" "dev" {{
+  name                  = "dev"
+  management_cluster_id = k0stack_management_cluster.this.id
+  k0s_version           = "v1.32.6+k0s.0"
+  service {{
+    type = "NodePort"
+  }}
+}}
+"#,
+            self.provider_config()
+        )
+    }
+
     /// Writes `mgmt.kubeconfig` and `clouds.yaml` into the working directory.
     pub fn write_files(&self, tf: &TfDir) {
         tf.write("mgmt.kubeconfig", &self.k8s.kubeconfig());

@@ -44,43 +44,6 @@ pub enum ControllerRequest {
     },
 }
 
-fn runcmd(doc: &serde_yaml::Value) -> Vec<String> {
-    doc["runcmd"]
-        .as_sequence()
-        .map(|s| {
-            s.iter()
-                .map(|c| match c {
-                    serde_yaml::Value::String(s) => s.clone(),
-                    serde_yaml::Value::Sequence(p) => p
-                        .iter()
-                        .filter_map(|p| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    _ => String::new(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn files(doc: &serde_yaml::Value) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    for f in doc["write_files"].as_sequence().into_iter().flatten() {
-        let Some(path) = f["path"].as_str() else {
-            continue;
-        };
-        let mut content = f["content"].as_str().unwrap_or_default().to_string();
-        if matches!(f["encoding"].as_str(), Some("b64" | "base64")) {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(content.trim())
-                .map_err(|e| format!("{path}: {e}"))?;
-            content = String::from_utf8(raw).map_err(|e| format!("{path}: {e}"))?;
-        }
-        out.insert(path.to_string(), content);
-    }
-    Ok(out)
-}
-
 /// Reads user_data as cloud-init would: `Ok(None)` when it installs no k0s controller.
 pub fn parse_controller_user_data(text: &str) -> Result<Option<ControllerRequest>, String> {
     if !text.starts_with("#cloud-config") {
@@ -89,11 +52,11 @@ pub fn parse_controller_user_data(text: &str) -> Result<Option<ControllerRequest
     let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
         return Ok(None);
     };
-    let cmds = runcmd(&doc);
+    let cmds = super::cloud_config::runcmd(&doc);
     let Some(install) = cmds.iter().find(|c| c.contains("k0s install controller")) else {
         return Ok(None);
     };
-    let files = files(&doc)?;
+    let files = super::cloud_config::files(&doc)?;
     if let Some(rest) = install.split("--token-file").nth(1) {
         let path = rest
             .trim_start_matches('=')

@@ -68,50 +68,17 @@ pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| format!("user_data is not valid YAML: {e}"))?;
     let token_path = "/etc/k0s.token";
-    let runcmd: Vec<String> = doc["runcmd"]
-        .as_sequence()
-        .map(|s| {
-            s.iter()
-                .map(|c| match c {
-                    serde_yaml::Value::String(s) => s.clone(),
-                    serde_yaml::Value::Sequence(parts) => parts
-                        .iter()
-                        .filter_map(|p| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    _ => String::new(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let runcmd = super::cloud_config::runcmd(&doc);
     let install = runcmd
         .iter()
         .find(|c| c.contains("k0s install worker"))
         .ok_or("no `k0s install worker` command in runcmd")?;
     let token_file = flag(install, "token-file").unwrap_or_else(|| token_path.into());
-    let file = doc["write_files"]
-        .as_sequence()
-        .and_then(|files| {
-            files
-                .iter()
-                .find(|f| f["path"].as_str() == Some(token_file.as_str()))
-        })
-        .ok_or_else(|| format!("no write_files entry for {token_file}"))?;
-    let mut content = file["content"]
-        .as_str()
-        .unwrap_or_default()
+    let content = super::cloud_config::files(&doc)?
+        .remove(&token_file)
+        .ok_or_else(|| format!("no write_files entry for {token_file}"))?
         .trim()
         .to_string();
-    if matches!(file["encoding"].as_str(), Some("b64" | "base64")) {
-        content = String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(&content)
-                .map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?
-        .trim()
-        .to_string();
-    }
     let labels = flag(install, "labels")
         .map(|l| {
             l.split(',')

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bootstrap;
+pub mod cloud_config;
 pub mod controllers;
 pub mod convert;
 pub mod hosted;

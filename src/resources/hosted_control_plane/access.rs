@@ -80,12 +80,21 @@ impl std::fmt::Debug for HostedAccess {
     }
 }
 
+/// Whether [`hosted_access`] also reads the admin kubeconfig Secret: planning needs only
+/// the Cluster object (uid, version, exposure), so a plan costs one GET per pool, not two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kubeconfig {
+    Read,
+    Skip,
+}
+
 /// The control plane `ns/name`, or None when it does not exist (or is being deleted).
 pub async fn hosted_access(
     clients: &Clients,
     kube: &kube::Client,
     ns: &str,
     name: &str,
+    kubeconfig: Kubeconfig,
 ) -> Result<Option<HostedAccess>, KubeError> {
     let api = api_for(clients, kube, None).await?;
     let Some(obj) = kube_io::get(kube, &kube_io::cluster_resource(api), Some(ns), name).await?
@@ -97,13 +106,20 @@ pub async fn hosted_access(
         return Ok(None);
     }
     let (ready, _) = object::readiness(&obj["status"], api);
-    let out = kubeconfig_outputs(kube, &obj, api, ns, name).await?;
+    let kubeconfig = match kubeconfig {
+        Kubeconfig::Read => {
+            kubeconfig_outputs(kube, &obj, api, ns, name)
+                .await?
+                .kubeconfig
+        }
+        Kubeconfig::Skip => None,
+    };
     Ok(Some(HostedAccess {
         api,
         uid: obs.uid.clone().unwrap_or_default(),
         version: obs.version.clone(),
         ready,
-        kubeconfig: out.kubeconfig,
+        kubeconfig,
         service_type: obs.service_type.clone(),
     }))
 }

@@ -93,8 +93,14 @@ impl WorkerPool {
         else {
             return Resolved::default();
         };
-        let hcp = match access::hosted_access(&clients, &kube, &spec.hcp_namespace, &spec.hcp_name)
-            .await
+        let hcp = match access::hosted_access(
+            &clients,
+            &kube,
+            &spec.hcp_namespace,
+            &spec.hcp_name,
+            access::Kubeconfig::Skip,
+        )
+        .await
         {
             Ok(h) => h,
             Err(e) => {
@@ -165,8 +171,14 @@ impl WorkerPool {
         };
         let (clients, kube, os) =
             connections(&self.handle, diags, &planned.management_kubeconfig).await?;
-        let hcp = match access::hosted_access(&clients, &kube, &spec.hcp_namespace, &spec.hcp_name)
-            .await
+        let hcp = match access::hosted_access(
+            &clients,
+            &kube,
+            &spec.hcp_namespace,
+            &spec.hcp_name,
+            access::Kubeconfig::Read,
+        )
+        .await
         {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -288,13 +300,16 @@ impl Resource for WorkerPool {
             error(diags, "Invalid hosted_control_plane_id in state", &hcp_id);
             return None;
         };
-        let hcp = match access::hosted_access(&clients, &kube, ns, hcp_name).await {
-            Ok(h) => h,
-            Err(e) => {
-                error(diags, "Cannot read the hosted control plane", e);
-                return None;
-            }
-        };
+        let hcp =
+            match access::hosted_access(&clients, &kube, ns, hcp_name, access::Kubeconfig::Read)
+                .await
+            {
+                Ok(h) => h,
+                Err(e) => {
+                    error(diags, "Cannot read the hosted control plane", e);
+                    return None;
+                }
+            };
         let uid =
             known(&state.uid).or_else(|| hcp.as_ref().map(|h| observe::pool_uid(&h.uid, &name)));
         let Some(uid) = uid else {
@@ -440,7 +455,7 @@ impl Resource for WorkerPool {
         let Some(uid) = known(&state.uid) else {
             return Some(()); // never created anything
         };
-        let hcp = access::hosted_access(&clients, &kube, ns, hcp_name)
+        let hcp = access::hosted_access(&clients, &kube, ns, hcp_name, access::Kubeconfig::Read)
             .await
             .ok()
             .flatten();
