@@ -5,6 +5,7 @@
 
 pub mod diag;
 pub mod duration;
+pub mod ownership;
 pub mod schema;
 pub mod secret;
 pub mod timeouts;

@@ -34,6 +34,17 @@ pub enum KubeError {
     NoK0smotron(String),
     #[error("management cluster API: {0}")]
     Api(String),
+    /// No answer at all (connection refused, DNS, TLS, timeout).
+    #[error("management cluster API unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// A call that is not about one object: an API answer, or no answer at all.
+fn api_error(e: kube::Error) -> KubeError {
+    match &e {
+        kube::Error::Api(_) => KubeError::Api(message(&e).0),
+        _ => KubeError::Unreachable(e.to_string()),
+    }
 }
 
 fn message(e: &kube::Error) -> (String, Option<u16>) {
@@ -98,10 +109,7 @@ fn err(
 
 /// Which k0smotron API to use: v1beta2 when served, else v1beta1.
 pub async fn k0smotron_api(client: &kube::Client) -> Result<Api, KubeError> {
-    let groups = client
-        .list_api_groups()
-        .await
-        .map_err(|e| KubeError::Api(message(&e).0))?;
+    let groups = client.list_api_groups().await.map_err(api_error)?;
     let group = groups
         .groups
         .iter()
@@ -182,9 +190,23 @@ pub async fn list(
     ar: &ApiResource,
     namespace: Option<&str>,
 ) -> Result<Vec<Value>, KubeError> {
+    list_selected(client, ar, namespace, None).await
+}
+
+/// Objects of a kind matching a label selector (e.g. `k0stack.io/pool-id=abc`).
+pub async fn list_selected(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    label_selector: Option<&str>,
+) -> Result<Vec<Value>, KubeError> {
     let api = api_for(client, ar, namespace);
+    let mut lp = kube::api::ListParams::default();
+    if let Some(sel) = label_selector {
+        lp = lp.labels(sel);
+    }
     let out = api
-        .list(&Default::default())
+        .list(&lp)
         .await
         .map_err(|e| err("list", ar, namespace, "*", e))?;
     Ok(out
@@ -192,6 +214,46 @@ pub async fn list(
         .into_iter()
         .map(|o| serde_json::to_value(o).expect("objects serialize"))
         .collect())
+}
+
+/// A JSON merge patch (RFC 7386), e.g. of annotations; the patched object.
+pub async fn patch_merge(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+    patch: &Value,
+) -> Result<Value, KubeError> {
+    let api = api_for(client, ar, namespace);
+    let out = api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(|e| err("patch", ar, namespace, name, e))?;
+    Ok(serde_json::to_value(out).expect("objects serialize"))
+}
+
+/// The uid of the `kube-system` namespace: what identifies a Kubernetes cluster, whatever
+/// kubeconfig, context name or server URL reaches it (every cluster has the namespace,
+/// and its uid never changes while the cluster lives).
+pub async fn cluster_uid(client: &kube::Client) -> Result<String, KubeError> {
+    let ns = get(client, &namespace_resource(), None, "kube-system").await?;
+    ns.as_ref()
+        .and_then(|n| n["metadata"]["uid"].as_str())
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .ok_or_else(|| {
+            KubeError::Api("the namespace kube-system does not exist or has no uid".into())
+        })
+}
+
+/// Whether an error means the API could not be reached at all (connection refused, DNS,
+/// TLS, timeout), as opposed to an answer from it.
+pub fn unreachable(e: &KubeError) -> bool {
+    match e {
+        KubeError::Object { code, .. } => code.is_none(),
+        KubeError::Unreachable(_) => true,
+        KubeError::Api(_) | KubeError::NoK0smotron(_) => false,
+    }
 }
 
 /// Deletes; `false` when it was already gone.
@@ -321,10 +383,7 @@ pub fn deployment_available(d: &Value) -> bool {
 
 /// The API server's version and the number of nodes (computed attributes).
 pub async fn cluster_facts(client: &kube::Client) -> Result<(String, i64), KubeError> {
-    let version = client
-        .apiserver_version()
-        .await
-        .map_err(|e| KubeError::Api(message(&e).0))?;
+    let version = client.apiserver_version().await.map_err(api_error)?;
     let nodes = list(client, &resource("", "v1", "Node", "nodes"), None).await?;
     Ok((version.git_version, nodes.len() as i64))
 }

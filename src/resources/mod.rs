@@ -5,6 +5,7 @@
 pub mod hosted_control_plane;
 pub mod kube_io;
 pub mod management_cluster;
+pub mod owned;
 pub mod worker_pool;
 
 use std::collections::HashMap;
