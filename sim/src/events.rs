@@ -11,8 +11,15 @@ use tokio::sync::broadcast;
 pub enum VmEvent {
     /// The server reached ACTIVE (after the boot latency): cloud-init "runs" now.
     Active(VmInfo),
-    /// The server was deleted (or went to ERROR after having been ACTIVE).
+    /// The server was deleted (or went to ERROR after having been ACTIVE): its disk and
+    /// whatever ran on it are gone.
     Gone { server_id: String },
+    /// An ACTIVE server stopped running but still exists with its disk (stopped, paused,
+    /// suspended, shelved): its services are down until it runs again.
+    Stopped { server_id: String },
+    /// A stopped server runs again (started, unpaused, resumed, unshelved): its services
+    /// come back with the data they had (a kubelet with the credentials it joined with).
+    Resumed { server_id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

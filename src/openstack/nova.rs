@@ -492,6 +492,17 @@ impl OpenStack {
             .ok_or_else(|| bad_body("POST", "/servers", "no server id in the answer".into()))
     }
 
+    /// Runs a server action (`os-start`, `unshelve`, `resume`, `unpause`, ...): Nova answers
+    /// 202 and changes the state asynchronously (poll the server), or 409 when the server
+    /// is not in a state the action starts from.
+    pub async fn server_action(&self, id: &str, action: &str) -> Result<(), OsError> {
+        let path = format!("/servers/{}/action", seg(id));
+        let body = serde_json::json!({ action: null });
+        self.request(Service::Compute, Method::POST, &path, Some(&body))
+            .await?;
+        Ok(())
+    }
+
     /// Deletes a server; a server that does not exist is not an error.
     pub async fn delete_server(&self, id: &str) -> Result<(), OsError> {
         self.delete_ignoring_404(&format!("/servers/{}", seg(id)))

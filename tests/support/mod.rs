@@ -484,8 +484,14 @@ resource "k0stack_hosted_control_plane" "dev" {{
         self.os.faults().update(p).expect("faults accepted");
     }
 
-    /// What an operator running `openstack server delete` does: Keystone token, Nova DELETE.
-    pub fn delete_server_out_of_band(&self, id: &str) {
+    /// What an operator's `openstack` command does: a Keystone token, then one Nova call
+    /// (`path` under `/compute/v2.1`); returns the status code.
+    pub fn nova_out_of_band(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> u16 {
         let c = self.os.credentials();
         let base = self.os.base_url();
         self.rt.block_on(async {
@@ -501,13 +507,36 @@ resource "k0stack_hosted_control_plane" "dev" {{
                 .expect("keystone");
             assert_eq!(r.status().as_u16(), 201);
             let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-            let r = http
-                .delete(format!("{base}/compute/v2.1/servers/{id}"))
+            let mut req = http
+                .request(method, format!("{base}/compute/v2.1{path}"))
                 .header("x-auth-token", token)
-                .send()
-                .await
-                .expect("nova");
-            assert_eq!(r.status().as_u16(), 204, "delete {id}");
+                .header("openstack-api-version", "compute 2.90");
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            req.send().await.expect("nova").status().as_u16()
+        })
+    }
+
+    /// `openstack server delete <id>`.
+    pub fn delete_server_out_of_band(&self, id: &str) {
+        let code = self.nova_out_of_band(reqwest::Method::DELETE, &format!("/servers/{id}"), None);
+        assert_eq!(code, 204, "delete {id}");
+    }
+
+    /// A server action as `openstack server stop|shelve|suspend|pause <id>` runs it
+    /// (`action`: `os-stop`, `shelve`, ...), then waits until the server shows `status`.
+    pub fn server_action_out_of_band(&self, id: &str, action: &str, status: &str) {
+        let code = self.nova_out_of_band(
+            reqwest::Method::POST,
+            &format!("/servers/{id}/action"),
+            Some(serde_json::json!({ action: null })),
+        );
+        assert_eq!(code, 202, "{action} {id}");
+        self.wait_for(&format!("{id} to be {status}"), || {
+            self.servers()
+                .iter()
+                .any(|s| s.id == id && s.status == status)
         });
     }
 

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{tls, K8sOptions, K8sSim};
 use crate::events::{EventBus, VmEvent, VmInfo};
@@ -90,12 +90,16 @@ pub fn parse_controller_user_data(text: &str) -> Result<Option<ControllerRequest
 /// One controller of a bootstrapped cluster.
 struct Member {
     name: String,
-    listener: tokio::task::JoinHandle<()>,
+    ip: IpAddr,
+    /// The API listener; None while the VM is stopped (its data stays).
+    listener: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Member {
     fn drop(&mut self) {
-        self.listener.abort();
+        if let Some(l) = &self.listener {
+            l.abort();
+        }
     }
 }
 
@@ -153,6 +157,26 @@ impl Bootstrapped {
         }
         drop(store);
         api.record("node.ready", &vm.name);
+        api.changed.notify_waiters();
+    }
+
+    fn node_not_ready(&self, name: &str) {
+        self.set_node_ready(name, json!({"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status."}), "node-lifecycle-controller", "node.notready");
+    }
+
+    fn node_ready(&self, name: &str) {
+        self.set_node_ready(name, json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}), "kubelet", "node.ready");
+    }
+
+    fn set_node_ready(&self, name: &str, condition: Value, manager: &str, event: &str) {
+        let api = &self.sim.api;
+        let mut store = api.store.lock().expect("store");
+        if let Some(rt) = store.find("", "v1", "nodes") {
+            let status = json!({"status": {"conditions": [condition]}});
+            let _ = store.patch_merge(&rt, "", name, &status, manager, true);
+        }
+        drop(store);
+        api.record(event, name);
         api.changed.notify_waiters();
     }
 
@@ -224,6 +248,11 @@ impl Bootstrapper {
                     tokio::spawn(async move { me.controller(vm, bus).await });
                 }
                 Ok(VmEvent::Gone { server_id }) => self.gone(&server_id),
+                Ok(VmEvent::Stopped { server_id }) => self.stopped(&server_id),
+                Ok(VmEvent::Resumed { server_id }) => {
+                    let me = self.clone();
+                    tokio::spawn(async move { me.resumed(&server_id).await });
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return,
             }
@@ -336,7 +365,8 @@ impl Bootstrapper {
                         vm.server_id.clone(),
                         Member {
                             name: vm.name.clone(),
-                            listener,
+                            ip,
+                            listener: Some(listener),
                         },
                     );
                     return;
@@ -354,21 +384,59 @@ impl Bootstrapper {
         );
     }
 
+    /// A controller VM stopped: its API stops answering and its Node turns NotReady, but
+    /// the member and its data stay (etcd survives a power-off).
+    fn stopped(&self, server_id: &str) {
+        for c in self.clusters.lock().expect("clusters").iter() {
+            let mut members = c.members.lock().expect("members");
+            let Some(m) = members.get_mut(server_id) else {
+                continue;
+            };
+            if let Some(l) = m.listener.take() {
+                l.abort();
+            }
+            let name = m.name.clone();
+            drop(members);
+            c.node_not_ready(&name);
+        }
+    }
+
+    /// A stopped controller runs again: it serves the data it had.
+    async fn resumed(&self, server_id: &str) {
+        let found = self
+            .clusters
+            .lock()
+            .expect("clusters")
+            .iter()
+            .find_map(|c| {
+                let members = c.members.lock().expect("members");
+                members
+                    .get(server_id)
+                    .filter(|m| m.listener.is_none())
+                    .map(|m| (c.clone(), m.ip, m.name.clone()))
+            });
+        let Some((cluster, ip, name)) = found else {
+            return;
+        };
+        for _ in 0..20 {
+            if let Ok(listener) = cluster.serve_on(ip).await {
+                if let Some(m) = cluster.members.lock().expect("members").get_mut(server_id) {
+                    m.listener = Some(listener);
+                }
+                cluster.node_ready(&name);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn gone(&self, server_id: &str) {
         let mut clusters = self.clusters.lock().expect("clusters");
         for c in clusters.iter() {
             let Some(m) = c.members.lock().expect("members").remove(server_id) else {
                 continue;
             };
-            let api = &c.sim.api;
-            let mut store = api.store.lock().expect("store");
-            if let Some(rt) = store.find("", "v1", "nodes") {
-                let status = json!({"status": {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status."}]}});
-                let _ =
-                    store.patch_merge(&rt, "", &m.name, &status, "node-lifecycle-controller", true);
-            }
-            drop(store);
-            api.record("node.notready", &m.name);
+            c.node_not_ready(&m.name);
         }
         clusters.retain(|c| !c.members.lock().expect("members").is_empty());
     }

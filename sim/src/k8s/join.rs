@@ -162,7 +162,10 @@ impl Joiner {
                     let me = self.clone();
                     tokio::spawn(async move { me.join(vm).await });
                 }
-                Ok(VmEvent::Gone { server_id }) => self.gone(&server_id),
+                Ok(VmEvent::Gone { server_id }) | Ok(VmEvent::Stopped { server_id }) => {
+                    self.gone(&server_id)
+                }
+                Ok(VmEvent::Resumed { server_id }) => self.resumed(&server_id),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return,
             }
@@ -245,6 +248,32 @@ impl Joiner {
         drop(store);
         hosted.api.record("node.ready", &vm.name);
         hosted.api.changed.notify_waiters();
+    }
+
+    /// A stopped server runs again: its kubelet posts Ready for its Node with the
+    /// credentials it joined with (a Node deleted meanwhile stays deleted here; a real
+    /// kubelet would register it again, which the pool never relies on).
+    fn resumed(&self, server_id: &str) {
+        let provider_id = format!("openstack:///{server_id}");
+        for h in self.operator.hosted.lock().expect("hosted").values() {
+            let mut store = h.api.store.lock().expect("store");
+            let Some(rt) = store.find("", "v1", "nodes") else {
+                continue;
+            };
+            for n in store.list(&rt, None, None) {
+                if n["spec"]["providerID"] == provider_id.as_str() {
+                    let name = n["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}]}});
+                    let _ = store.patch_merge(&rt, "", &name, &status, "kubelet", true);
+                    h.api.record("node.ready", &name);
+                }
+            }
+            drop(store);
+            h.api.changed.notify_waiters();
+        }
     }
 
     fn gone(&self, server_id: &str) {

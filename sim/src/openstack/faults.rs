@@ -24,6 +24,10 @@ fn one() -> u64 {
     1
 }
 
+fn default_action_latency() -> u64 {
+    100
+}
+
 /// The current fault knobs (the JSON of `GET /admin/faults`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Faults {
@@ -40,6 +44,9 @@ pub struct Faults {
     pub boot_latency_ms: u64,
     /// Time a deleted server stays visible (task_state `deleting`) before it is gone.
     pub delete_latency_ms: u64,
+    /// Time a server action (os-start, os-stop, shelve, ...) takes to finish.
+    #[serde(default = "default_action_latency")]
+    pub action_latency_ms: u64,
     /// Every non-admin request answers 503 (a cloud outage).
     pub down: bool,
     /// Nova's `[api] max_limit`: the largest page a list answers (1000, as Nova's default);
@@ -57,6 +64,7 @@ impl Default for Faults {
             vm_error_rate: 0.0,
             boot_latency_ms: 200,
             delete_latency_ms: 100,
+            action_latency_ms: default_action_latency(),
             down: false,
             max_limit: 1000,
         }
@@ -77,6 +85,7 @@ pub struct FaultsPatch {
     pub vm_error_rate: Option<f64>,
     pub boot_latency_ms: Option<u64>,
     pub delete_latency_ms: Option<u64>,
+    pub action_latency_ms: Option<u64>,
     pub down: Option<bool>,
     pub max_limit: Option<usize>,
 }
@@ -152,6 +161,9 @@ impl Faults {
         }
         if let Some(v) = p.boot_latency_ms {
             self.boot_latency_ms = v;
+        }
+        if let Some(v) = p.action_latency_ms {
+            self.action_latency_ms = v;
         }
         if let Some(v) = p.delete_latency_ms {
             self.delete_latency_ms = v;

@@ -11,6 +11,7 @@
 // size on the stack does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod actions;
 pub mod admin;
 pub mod faults;
 pub mod glance;

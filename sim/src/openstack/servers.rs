@@ -39,6 +39,7 @@ pub fn route(c: &Call, segs: &[&str]) -> Resp {
         }
         ("PUT", [id]) => update(c, id),
         ("DELETE", [id]) => delete(c, id),
+        ("POST", [id, "action"]) => super::actions::route(c, id),
         (_, [id, "tags", rest @ ..]) if c.mv.at_least(26) => tags(c, id, rest),
         (_, [id, "metadata", rest @ ..]) => metadata(c, id, rest),
         ("GET", [id, "os-interface"]) => {
@@ -96,18 +97,15 @@ pub fn server_json(c: &Call, s: &Server, show: bool) -> Value {
             );
         }
     }
-    let (vm_state, mut task_state, power) = match s.status {
-        Status::Build => (
-            "building",
-            json!(if s.host.is_some() {
-                "spawning"
-            } else {
-                "scheduling"
-            }),
-            0,
-        ),
-        Status::Active => ("active", Value::Null, 1),
-        Status::Error => ("error", Value::Null, 0),
+    let vm_state = s.status.vm_state();
+    let power = s.status.power_state();
+    let mut task_state = match s.status {
+        Status::Build => json!(if s.host.is_some() {
+            "spawning"
+        } else {
+            "scheduling"
+        }),
+        _ => super::actions::task_state(s.task),
     };
     if s.deleting {
         task_state = json!("deleting");
@@ -756,6 +754,7 @@ fn create(c: &Call) -> Resp {
         project_id: c.project_id().into(),
         user_id: c.token.user_id.clone(),
         status: Status::Build,
+        task: None,
         deleting: false,
         flavor,
         image_id,

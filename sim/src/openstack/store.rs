@@ -246,14 +246,51 @@ pub enum Status {
     Build,
     Active,
     Error,
+    /// Stopped (`os-stop`): vm_state `stopped`.
+    Shutoff,
+    Paused,
+    Suspended,
+    Shelved,
+    ShelvedOffloaded,
 }
 
 impl Status {
+    /// The API's `status` (nova/api/openstack/common.py `_STATE_MAP`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Build => "BUILD",
             Status::Active => "ACTIVE",
             Status::Error => "ERROR",
+            Status::Shutoff => "SHUTOFF",
+            Status::Paused => "PAUSED",
+            Status::Suspended => "SUSPENDED",
+            Status::Shelved => "SHELVED",
+            Status::ShelvedOffloaded => "SHELVED_OFFLOADED",
+        }
+    }
+
+    /// `OS-EXT-STS:vm_state` (nova/compute/vm_states.py).
+    pub fn vm_state(self) -> &'static str {
+        match self {
+            Status::Build => "building",
+            Status::Active => "active",
+            Status::Error => "error",
+            Status::Shutoff => "stopped",
+            Status::Paused => "paused",
+            Status::Suspended => "suspended",
+            Status::Shelved => "shelved",
+            Status::ShelvedOffloaded => "shelved_offloaded",
+        }
+    }
+
+    /// `OS-EXT-STS:power_state`: 1 running, 3 paused, 4 shutdown, 7 suspended, 0 none.
+    pub fn power_state(self) -> u8 {
+        match self {
+            Status::Active => 1,
+            Status::Paused => 3,
+            Status::Shutoff | Status::Shelved => 4,
+            Status::Suspended => 7,
+            Status::Build | Status::Error | Status::ShelvedOffloaded => 0,
         }
     }
 }
@@ -276,6 +313,8 @@ pub struct Server {
     pub status: Status,
     /// Set by DELETE: the server is shown with task_state `deleting` until it is gone.
     pub deleting: bool,
+    /// The task of a running action (`powering-on`, ...; see `actions`).
+    pub task: Option<&'static str>,
     pub flavor: Flavor,
     /// Empty for boot-from-volume (Nova shows `"image": ""`).
     pub image_id: String,
