@@ -209,6 +209,7 @@ pub async fn resolve(os: &OpenStack, s: &BootstrapSpec) -> Result<ResolvedTempla
         ignore_pdb_after: None,
         wait_for_nodes: true,
         max_parallel: 3,
+        stopped_members: Default::default(),
         timeouts: DEFAULT_TIMEOUTS,
     };
     cloud::resolve(os, &pool, &s.k0s_version)

@@ -39,6 +39,7 @@ pub struct State {
     pub drain: Value<DrainBlock>,
     pub wait_for_nodes: ValueBool,
     pub max_parallel: ValueNumber,
+    pub stopped_members: Str,
     #[serde(with = "value::serde_as_vec")]
     pub timeouts: Value<TimeoutsBlock>,
     // Computed.
@@ -86,6 +87,33 @@ pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts::uniform(Duration::from_secs(30 
 pub const DEFAULT_MAX_PARALLEL: u32 = 20;
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub const SERVER_GROUP_POLICIES: &[&str] = &["anti-affinity", "soft-anti-affinity", "none"];
+pub const STOPPED_POLICIES: &[&str] = &["start", "replace", "keep"];
+pub const DEFAULT_STOPPED_POLICY: &str = "start";
+
+/// What apply does with a member whose server was stopped out of band (SHUTOFF, SHELVED,
+/// SUSPENDED, PAUSED): a stopped server is not broken, and its disk holds whatever ran
+/// there, so it is never replaced unless asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoppedPolicy {
+    /// Start it again (os-start, unshelve, resume or unpause) and wait for its node.
+    #[default]
+    Start,
+    /// Replace it like a failed member (drain skipped: its kubelet is down).
+    Replace,
+    /// Leave it as it is; it counts as a member but not as Ready.
+    Keep,
+}
+
+impl StoppedPolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "start" => Some(Self::Start),
+            "replace" => Some(Self::Replace),
+            "keep" => Some(Self::Keep),
+            _ => None,
+        }
+    }
+}
 
 /// The validated configuration (names not yet resolved against OpenStack).
 #[derive(Debug, Clone, PartialEq)]
@@ -117,5 +145,6 @@ pub struct PoolSpec {
     pub ignore_pdb_after: Option<Duration>,
     pub wait_for_nodes: bool,
     pub max_parallel: u32,
+    pub stopped_members: StoppedPolicy,
     pub timeouts: Timeouts,
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tf_provider::value::Value;
 
-use super::model::Member;
+use super::model::{Member, StoppedPolicy};
 use super::rollout::{Health, MemberView};
 
 /// Tag every server the provider creates carries.
@@ -75,9 +75,31 @@ pub enum Nodes<'a> {
     Unknown,
 }
 
+/// Nova statuses of a server that exists but does not run (its disk is intact).
+pub const STOPPED_STATUSES: &[&str] = &[
+    "SHUTOFF",
+    "SHELVED",
+    "SHELVED_OFFLOADED",
+    "SUSPENDED",
+    "PAUSED",
+];
+
+/// The Nova action that makes a server of `status` run again.
+pub fn restart_action(status: &str) -> Option<&'static str> {
+    match status {
+        "SHUTOFF" => Some("os-start"),
+        "SHELVED" | "SHELVED_OFFLOADED" => Some("unshelve"),
+        "SUSPENDED" => Some("resume"),
+        "PAUSED" => Some("unpause"),
+        _ => None,
+    }
+}
+
 /// Classifies a member.
 ///
-/// - ERROR / DELETED / SOFT_DELETED / SHUTOFF servers are `Failed` (replaced; nobody restarts them for us).
+/// - ERROR / DELETED / SOFT_DELETED servers are `Failed` (replaced).
+/// - SHUTOFF / SHELVED / SUSPENDED / PAUSED servers are `Stopped`: not broken (see
+///   [`StoppedPolicy`]); a stopped controller or worker keeps its disk.
 /// - An ACTIVE server whose node is Ready is `Ready`; with `wait_for_nodes = false`, ACTIVE is enough.
 /// - An ACTIVE server whose node vanished after it had joined (`had_node`) is `Failed`: the node
 ///   was deleted out of band and a k0s worker does not re-register on its own.
@@ -89,9 +111,8 @@ pub fn health(
     wait_for_nodes: bool,
 ) -> Health {
     match status {
-        "ERROR" | "DELETED" | "SOFT_DELETED" | "SHUTOFF" | "SHELVED" | "SHELVED_OFFLOADED" => {
-            Health::Failed
-        }
+        "ERROR" | "DELETED" | "SOFT_DELETED" => Health::Failed,
+        s if STOPPED_STATUSES.contains(&s) => Health::Stopped,
         "ACTIVE" if !wait_for_nodes => Health::Ready,
         "ACTIVE" => match node {
             Some(n) if n.ready => Health::Ready,
@@ -147,15 +168,26 @@ pub fn observe(
     out
 }
 
+/// How the rollout sees a member's health under the pool's stopped-members policy: a
+/// stopped member is on its way back (`start`), failed (`replace`), or done (`keep`: it
+/// stays as the user left it, so it must not hold the apply up).
+pub fn rollout_health(health: Health, policy: StoppedPolicy) -> Health {
+    match (health, policy) {
+        (Health::Stopped, StoppedPolicy::Replace) => Health::Failed,
+        (Health::Stopped, StoppedPolicy::Keep) => Health::Ready,
+        (h, _) => h,
+    }
+}
+
 /// The rollout's view (creation order as `seq`).
-pub fn views(observed: &[Observed]) -> Vec<MemberView> {
+pub fn views(observed: &[Observed], policy: StoppedPolicy) -> Vec<MemberView> {
     observed
         .iter()
         .enumerate()
         .map(|(i, o)| MemberView {
             id: o.server.id.clone(),
             template_hash: o.server.template_hash.clone().unwrap_or_default(),
-            health: o.health,
+            health: rollout_health(o.health, policy),
             seq: i as u64,
         })
         .collect()
@@ -241,7 +273,11 @@ mod tests {
         let not_ready = node("a", false);
         assert_eq!(health("BUILD", None, false, true), Health::Building);
         assert_eq!(health("ERROR", Some(&ready), true, true), Health::Failed);
-        assert_eq!(health("SHUTOFF", None, false, true), Health::Failed);
+        for stopped in STOPPED_STATUSES {
+            assert_eq!(health(stopped, Some(&ready), true, true), Health::Stopped);
+            assert!(restart_action(stopped).is_some());
+        }
+        assert_eq!(restart_action("ACTIVE"), None);
         assert_eq!(health("ACTIVE", Some(&ready), false, true), Health::Ready);
         assert_eq!(
             health("ACTIVE", Some(&not_ready), true, true),
@@ -266,7 +302,7 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
         let hs: Vec<Health> = o.iter().map(|x| x.health).collect();
         assert_eq!(hs, [Health::Ready, Health::Joining, Health::Building]);
-        let v = views(&o);
+        let v = views(&o, StoppedPolicy::Start);
         assert_eq!((v[0].seq, v[2].seq), (0, 2));
         assert_eq!(progress(&o, 5), "2/5 ACTIVE, 1/5 Ready");
         let m = members(&o);
@@ -291,6 +327,22 @@ mod tests {
         assert_eq!(o[0].health, Health::Failed);
         let o = observe(vec![server("a", "ACTIVE", "1")], Nodes::Unknown, &had, true);
         assert_eq!(o[0].health, Health::Joining);
+    }
+
+    #[test]
+    fn stopped_members_follow_the_policy() {
+        let o = observe(
+            vec![server("a", "SHUTOFF", "1")],
+            Nodes::Known(&[node("a", false)]),
+            &BTreeSet::from(["a".to_string()]),
+            true,
+        );
+        assert_eq!(o[0].health, Health::Stopped);
+        let h = |p| views(&o, p)[0].health;
+        assert_eq!(h(StoppedPolicy::Start), Health::Stopped);
+        assert_eq!(h(StoppedPolicy::Replace), Health::Failed);
+        assert_eq!(h(StoppedPolicy::Keep), Health::Ready);
+        assert_eq!(members(&o)[0].ready, Value::Value(false));
     }
 
     #[test]

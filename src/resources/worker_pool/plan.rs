@@ -13,6 +13,7 @@ use crate::framework::version::K0sVersion;
 use crate::framework::Problems;
 
 use super::model::*;
+use super::observe::{rollout_health, STOPPED_STATUSES};
 use super::rollout::{self, Health, MemberView};
 use super::validate::parse_hcp_id;
 
@@ -43,6 +44,10 @@ fn opt(v: Option<String>) -> Str {
 fn fill_defaults(s: &mut State, r: &Resolved) {
     set_default(&mut s.wait_for_nodes, true);
     set_default(&mut s.max_parallel, DEFAULT_MAX_PARALLEL as i64);
+    set_default(
+        &mut s.stopped_members,
+        DEFAULT_STOPPED_POLICY.to_string().into(),
+    );
     if s.k0s_version.is_null() {
         s.k0s_version = opt(r.hcp_version.clone());
     }
@@ -89,17 +94,16 @@ fn recorded_health(m: &Member) -> Health {
     let status = known(&m.status).unwrap_or_default();
     let ready = m.ready.as_ref_option().copied().unwrap_or(false);
     match status.as_str() {
-        "ERROR" | "DELETED" | "SOFT_DELETED" | "SHUTOFF" | "SHELVED" | "SHELVED_OFFLOADED" => {
-            Health::Failed
-        }
+        "ERROR" | "DELETED" | "SOFT_DELETED" => Health::Failed,
+        s if STOPPED_STATUSES.contains(&s) => Health::Stopped,
         "ACTIVE" if ready => Health::Ready,
         "ACTIVE" => Health::Joining,
         _ => Health::Building,
     }
 }
 
-/// The recorded members as the rollout sees them.
-pub fn recorded_views(s: &State) -> Vec<MemberView> {
+/// The recorded members as the rollout sees them, under the pool's stopped-members policy.
+pub fn recorded_views(s: &State, policy: StoppedPolicy) -> Vec<MemberView> {
     s.members
         .as_ref_option()
         .map(|ms| {
@@ -109,7 +113,7 @@ pub fn recorded_views(s: &State) -> Vec<MemberView> {
                 .map(|(i, m)| MemberView {
                     id: known(&m.id).unwrap_or_default(),
                     template_hash: known(&m.template_hash).unwrap_or_default(),
-                    health: recorded_health(m),
+                    health: rollout_health(recorded_health(m), policy),
                     seq: i as u64,
                 })
                 .collect()
@@ -123,11 +127,12 @@ pub fn satisfied(
     size: Option<i64>,
     hash: Option<&str>,
     wait_for_nodes: bool,
+    policy: StoppedPolicy,
 ) -> bool {
     let (Some(size), Some(hash)) = (size, hash) else {
         return false;
     };
-    let mut views = recorded_views(recorded);
+    let mut views = recorded_views(recorded, policy);
     if !wait_for_nodes {
         for v in &mut views {
             if v.health == Health::Joining {
@@ -180,7 +185,10 @@ pub fn plan_update(
         .copied()
         .unwrap_or(true);
     let size = proposed.size.as_ref_option().copied();
-    if satisfied(prior, size, r.template_hash.as_deref(), wait) {
+    let policy = known(&proposed.stopped_members)
+        .and_then(|p| StoppedPolicy::parse(&p))
+        .unwrap_or_default();
+    if satisfied(prior, size, r.template_hash.as_deref(), wait, policy) {
         proposed.members = prior.members.clone();
         proposed.ready_count = prior.ready_count;
     } else {
@@ -188,6 +196,39 @@ pub fn plan_update(
         proposed.ready_count = Value::Unknown;
     }
     (proposed, replace, problems)
+}
+
+/// The plan's note about members whose servers were stopped out of band (None: none).
+pub fn stopped_note(prior: &State, policy: StoppedPolicy) -> Option<String> {
+    let stopped: Vec<String> = known_objects(&prior.members)
+        .iter()
+        .filter(|m| known(&m.status).is_some_and(|s| STOPPED_STATUSES.contains(&s.as_str())))
+        .map(|m| {
+            format!(
+                "{} ({}, {})",
+                known(&m.name).unwrap_or_default(),
+                known(&m.id).unwrap_or_default(),
+                known(&m.status).unwrap_or_default()
+            )
+        })
+        .collect();
+    if stopped.is_empty() {
+        return None;
+    }
+    let what = match policy {
+        StoppedPolicy::Start => "apply starts them again (stopped_members = \"start\")",
+        StoppedPolicy::Replace => {
+            "apply replaces them with new servers (stopped_members = \"replace\")"
+        }
+        StoppedPolicy::Keep => {
+            "they stay stopped (stopped_members = \"keep\"); start one with `openstack server start <id>`"
+        }
+    };
+    Some(format!(
+        "{} member(s) stopped out of band: {}; {what}.",
+        stopped.len(),
+        stopped.join(", ")
+    ))
 }
 
 /// A worker may run the control plane's version or an older one, never a newer one.
@@ -288,6 +329,22 @@ mod tests {
         broken.members.as_mut_option().unwrap()[1] = member("m1", "h", "ERROR", false);
         let (planned, _, _) = plan_update(&broken, minimal(), &resolved("h"));
         assert!(planned.members.is_unknown());
+    }
+
+    #[test]
+    fn a_stopped_member_is_started_replaced_or_kept() {
+        let mut stopped = applied("h", 3);
+        stopped.members.as_mut_option().unwrap()[1] = member("m1", "h", "SHUTOFF", false);
+        for (policy, changes) in [("start", true), ("replace", true), ("keep", false)] {
+            let config = State {
+                stopped_members: Value::Value(policy.into()),
+                ..minimal()
+            };
+            let mut prior = stopped.clone();
+            prior.stopped_members = Value::Value(policy.into());
+            let (planned, _, _) = plan_update(&prior, config, &resolved("h"));
+            assert_eq!(planned.members.is_unknown(), changes, "{policy}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::openstack::{OpenStack, OsError};
 use crate::resources::hosted_control_plane::object::Api;
 
 use super::cloud::{self, Ownership, ResolvedTemplate};
-use super::model::PoolSpec;
+use super::model::{PoolSpec, StoppedPolicy};
 use super::observe::{self, NodeFacts, Nodes, Observed};
 use super::rollout::{self, Health, Policy};
 use super::template::{member_name, next_zone};
@@ -288,11 +288,34 @@ impl Pool {
         Ok(id)
     }
 
-    /// Drains (unless the member failed: its kubelet cannot evict anything), deletes the
-    /// node, then the server.
+    /// Asks Nova to run again every stopped member not asked yet in this apply (os-start,
+    /// unshelve, resume or unpause). A 409 means a task is already running on it (someone
+    /// else started it): the next observations decide.
+    async fn restart_stopped(&self, observed: &[Observed], restarted: &mut BTreeSet<String>) {
+        for o in observed.iter().filter(|o| o.health == Health::Stopped) {
+            let Some(action) = observe::restart_action(&o.server.status) else {
+                continue;
+            };
+            if !restarted.insert(o.server.id.clone()) {
+                continue;
+            }
+            match self.os.server_action(&o.server.id, action).await {
+                Ok(()) => {
+                    tracing::info!(pool = %self.pool_id, server = %o.server.id, name = %o.server.name, status = %o.server.status, %action, "starting a stopped member again (stopped_members = \"start\")")
+                }
+                Err(e) => {
+                    tracing::warn!(pool = %self.pool_id, server = %o.server.id, "cannot start the stopped member: {e}")
+                }
+            }
+        }
+    }
+
+    /// Drains (unless the member failed or is stopped: its kubelet cannot evict
+    /// anything), deletes the node, then the server.
     async fn remove_member(&self, o: &Observed) -> Result<(), ApplyError> {
         if let (Some(node), Some(wl)) = (&o.node, &self.workload) {
-            if self.spec.drain_enabled && o.health != Health::Failed {
+            let kubelet_down = matches!(o.health, Health::Failed | Health::Stopped);
+            if self.spec.drain_enabled && !kubelet_down {
                 let moved = workload::drain(
                     wl,
                     &node.name,
@@ -319,6 +342,8 @@ impl Pool {
         let deadline = start + timeout;
         let mut had = had_node;
         let mut removing: BTreeSet<String> = BTreeSet::new();
+        // Stopped members this apply asked Nova to start again (asked once each).
+        let mut restarted: BTreeSet<String> = BTreeSet::new();
         // Servers created by this apply and not yet seen in a listing: id -> rounds missed.
         let mut created: std::collections::BTreeMap<String, u32> = Default::default();
         let mut faults: Vec<String> = Vec::new();
@@ -360,7 +385,10 @@ impl Pool {
                 tracing::info!("{progress}");
                 last_progress = progress;
             }
-            let views = observe::views(&observed);
+            let views = observe::views(&observed, self.spec.stopped_members);
+            if self.spec.stopped_members == StoppedPolicy::Start {
+                self.restart_stopped(&observed, &mut restarted).await;
+            }
             last = observed;
             // Done when the pool is right and every server we deleted is gone (a delete
             // can still fail, and the state must not forget a server that exists).
@@ -505,7 +533,7 @@ impl Pool {
         let results: Vec<Result<(), ApplyError>> = stream::iter(observed)
             .map(|o: Observed| async move {
                 if let (Some(node), Some(wl)) = (&o.node, &self.workload) {
-                    if self.spec.drain_enabled && o.health != Health::Failed {
+                    if self.spec.drain_enabled && !matches!(o.health, Health::Failed | Health::Stopped) {
                         if let Err(e) = workload::drain(wl, &node.name, self.spec.drain_timeout, self.spec.ignore_pdb_after).await {
                             tracing::warn!(pool = %self.pool_id, node = %node.name, "drain failed, deleting anyway: {e}");
                         }
@@ -562,6 +590,7 @@ fn waiting_detail(observed: &[Observed], hash: &str) -> String {
                 Health::Joining if o.node.is_none() => "ACTIVE, node not registered (check the join: cloud-init log, network to the hosted API)".to_string(),
                 Health::Joining => "node NotReady".to_string(),
                 Health::Failed => format!("failed: {}", o.server.fault.clone().unwrap_or_default()),
+                Health::Stopped => format!("stopped out of band ({}), being started again", o.server.status),
                 Health::Ready => "on an old template, waiting to be replaced".to_string(),
             };
             format!("{}: {what}", o.server.name)

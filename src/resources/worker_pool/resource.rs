@@ -399,6 +399,16 @@ impl Resource for WorkerPool {
         let resolved = self.resolve_for_plan(diags, &config).await;
         let (planned, replace, problems) = plan::plan_update(&prior, proposed, &resolved);
         problems.report(diags, BLOCKS);
+        let policy = known(&planned.stopped_members)
+            .and_then(|p| StoppedPolicy::parse(&p))
+            .unwrap_or_default();
+        if let Some(note) = plan::stopped_note(&prior, policy) {
+            diags.add_warning(diag::error(
+                "Stopped members",
+                note,
+                AttributePath::new("members"),
+            ));
+        }
         let replace = diag::attribute_paths(replace, BLOCKS);
         Some((planned, private, replace))
     }
@@ -520,6 +530,7 @@ impl Resource for WorkerPool {
             hosted_control_plane_id: string(format!("{ns}/{hcp}")),
             wait_for_nodes: Value::Value(true),
             max_parallel: Value::Value(DEFAULT_MAX_PARALLEL as i64),
+            stopped_members: string(DEFAULT_STOPPED_POLICY),
             ..Default::default()
         };
         Some((state, ValueEmpty::default()))
@@ -574,6 +585,7 @@ fn fallback_spec(state: &State, ns: &str, hcp: &str) -> PoolSpec {
         ignore_pdb_after: None,
         wait_for_nodes: true,
         max_parallel: DEFAULT_MAX_PARALLEL,
+        stopped_members: StoppedPolicy::default(),
         timeouts: DEFAULT_TIMEOUTS,
     }
 }

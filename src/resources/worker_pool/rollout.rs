@@ -5,6 +5,7 @@
 //!
 //! Rules, as a Kubernetes Deployment rolls:
 //! - failed members (server in ERROR or gone, node gone) are removed and replaced at once;
+//! - stopped members are live but not Ready (they are being started again);
 //! - the pool never has more than `size + max_surge` members;
 //! - Ready members never drop below `size - max_unavailable` because of us;
 //! - members built from an old template are replaced, unready ones first;
@@ -15,6 +16,10 @@
 pub enum Health {
     /// Server ERROR, deleted out of band, or its node vanished: replace.
     Failed,
+    /// Server stopped out of band (SHUTOFF, SHELVED, SUSPENDED, PAUSED): not broken, and
+    /// not Ready; apply starts it again (the `start` policy; `observe::views` maps the
+    /// other policies to `Failed` or `Ready`). Removed first when scaling down.
+    Stopped,
     /// Server building (BUILD) — not Ready yet.
     Building,
     /// Server ACTIVE, node not Ready yet.

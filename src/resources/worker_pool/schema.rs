@@ -71,6 +71,7 @@ pub fn schema() -> Schema {
                 ("extra_user_data", string("Extra `#cloud-config` merged into the servers' user data.")),
                 ("wait_for_nodes", bool("Wait until every member's node is Ready (default `true`).").optional_computed()),
                 ("max_parallel", number("Servers created or deleted concurrently (default 20).").optional_computed()),
+                ("stopped_members", string("What apply does with a member whose server was stopped out of band (`SHUTOFF`, `SHELVED`, `SUSPENDED`, `PAUSED`; shown in `members[].status` and as a plan warning): `start` (default: Nova's os-start, unshelve, resume or unpause, then wait for its node), `replace` (delete it and create a new one, as for a server in `ERROR`), or `keep` (leave it stopped; it counts as a member, not as Ready). Only `ERROR` and deleted servers count as failed.").optional_computed()),
                 ("uid", string("Pool identity used in server tags.").computed()),
                 ("members", members.into()),
                 ("ready_count", number("Members whose node is Ready.").computed()),

@@ -230,6 +230,21 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
             format!("max_parallel must be between 1 and 200, got {max_parallel}."),
         );
     }
+    let stopped_members = match known(&s.stopped_members) {
+        Some(v) => match StoppedPolicy::parse(&v) {
+            Some(pol) => pol,
+            None => {
+                if let Err(e) = one_of(&v, STOPPED_POLICIES) {
+                    p.push(&["stopped_members"], "Unknown stopped_members policy", e);
+                }
+                StoppedPolicy::default()
+            }
+        },
+        None => {
+            complete &= !s.stopped_members.is_unknown();
+            StoppedPolicy::default()
+        }
+    };
     let timeouts = match timeouts::resolve(s.timeouts.as_ref_option(), DEFAULT_TIMEOUTS) {
         Ok(t) => t,
         Err(e) => {
@@ -264,6 +279,7 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         ignore_pdb_after,
         wait_for_nodes: s.wait_for_nodes.as_ref_option().copied().unwrap_or(true),
         max_parallel: max_parallel as u32,
+        stopped_members,
         timeouts,
     });
     (spec, p)
