@@ -395,6 +395,7 @@ fn micro_benches(r: &mut Report) {
         .map(|i| observe::NodeFacts {
             name: format!("pool-{i:05}"),
             ready: true,
+            pool_uid: None,
         })
         .collect();
     let none = Default::default();
@@ -425,9 +426,11 @@ fn micro_benches(r: &mut Report) {
     let resolved = plan::Resolved {
         template_hash: Some("h".into()),
         hcp_version: Some("v1.32.6+k0s.0".into()),
-        uid: Some("u".into()),
+        hcp_uid: Some("cp".into()),
     };
     prior = plan::plan_create(prior, &resolved);
+    prior.uid = Value::Value("u".into());
+    prior.hosted_control_plane_uid = Value::Value("cp".into());
     prior.members = Value::Value(members.into_iter().map(Value::Value).collect());
     prior.ready_count = Value::Value(n as i64);
     let proposed = model::State {

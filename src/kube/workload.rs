@@ -172,6 +172,18 @@ pub async fn drain(
     }
 }
 
+/// What a pool needs of a node: its name, readiness and pool label.
+pub fn node_facts(n: &Node, pool_label: &str) -> (String, bool, Option<String>) {
+    (
+        n.metadata.name.clone().unwrap_or_default(),
+        node_ready(n),
+        n.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(pool_label).cloned()),
+    )
+}
+
 pub async fn delete_node(client: &kube::Client, node: &str) -> Result<bool, WorkloadError> {
     let api: Api<Node> = Api::all(client.clone());
     match api.delete(node, &DeleteParams::default()).await {

@@ -71,7 +71,7 @@ pub struct Fault {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Server {
     pub id: String,
     pub name: String,

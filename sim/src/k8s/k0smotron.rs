@@ -459,7 +459,7 @@ impl Operator {
         self.patch(rt, ns, name, status, true);
     }
 
-    fn cluster_uid(&self, ns: &str, name: &str) -> Option<String> {
+    pub fn cluster_uid(&self, ns: &str, name: &str) -> Option<String> {
         let store = self.mgmt.store.lock().expect("store");
         let crt = store.find_kind("k0smotron.io", "Cluster")?;
         store.get(&crt, ns, name).ok()?["metadata"]["uid"]

@@ -44,6 +44,7 @@ pub struct State {
     pub timeouts: Value<TimeoutsBlock>,
     // Computed.
     pub uid: Str,
+    pub hosted_control_plane_uid: Str,
     pub members: ValueList<Value<Member>>,
     pub ready_count: ValueNumber,
     pub server_group_id: Str,

@@ -15,6 +15,10 @@ pub const TAG_OWNED: &str = "k0stack";
 pub const META_TEMPLATE: &str = "k0stack-template";
 /// Metadata key holding the pool id `<ns>/<hcp>/<pool>` (for humans and for import).
 pub const META_POOL: &str = "k0stack-pool";
+/// Node label every member registers with (kubelet `--node-labels`; `k0stack.io/` is not a
+/// prefix the NodeRestriction admission reserves): the pool instance's uid, so the pool
+/// finds its nodes, and only its own, even after their servers are gone.
+pub const NODE_LABEL_POOL: &str = "k0stack.io/pool-uid";
 
 /// The tag that marks a server as a member of the pool `uid`.
 pub fn pool_tag(uid: &str) -> String {
@@ -26,13 +30,10 @@ pub fn cluster_tag(hcp_uid: &str) -> String {
     format!("k0stack-cluster={hcp_uid}")
 }
 
-/// The pool's identity in tags: derived from the hosted control plane's uid and the pool
-/// name, so an apply that crashed before saving state finds (adopts) the servers it made,
-/// and a pool of the same name on a re-created control plane is a different pool.
-pub fn pool_uid(hcp_uid: &str, pool_name: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(format!("{hcp_uid}/{pool_name}"));
-    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+/// The uid of the control plane a server joined, from its `k0stack-cluster=` tag.
+pub fn cluster_of(tags: &[String]) -> Option<String> {
+    tags.iter()
+        .find_map(|t| t.strip_prefix("k0stack-cluster=").map(String::from))
 }
 
 /// One server of the pool, as Nova lists it.
@@ -54,10 +55,71 @@ pub struct ServerFacts {
 }
 
 /// A node of the hosted cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NodeFacts {
     pub name: String,
     pub ready: bool,
+    /// Its [`NODE_LABEL_POOL`] label (None: not a member of any pool of this version).
+    pub pool_uid: Option<String>,
+}
+
+/// Nodes that belong to pool `uid` but whose servers are gone: labelled with its uid, or
+/// (members of an earlier version, unlabelled) named in the recorded members. A node
+/// labelled with another uid is never this pool's.
+pub fn orphan_nodes(
+    nodes: &[NodeFacts],
+    uid: &str,
+    recorded_node_names: &BTreeSet<String>,
+    server_names: &BTreeSet<String>,
+) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|n| match &n.pool_uid {
+            Some(u) => u == uid,
+            None => recorded_node_names.contains(&n.name),
+        })
+        .filter(|n| !server_names.contains(&n.name))
+        .map(|n| n.name.clone())
+        .collect()
+}
+
+/// The facts of the hosted cluster's nodes.
+pub fn node_facts(nodes: &[k8s_openapi::api::core::v1::Node]) -> Vec<NodeFacts> {
+    nodes
+        .iter()
+        .map(|n| {
+            let (name, ready, pool_uid) = crate::kube::workload::node_facts(n, NODE_LABEL_POOL);
+            NodeFacts {
+                name,
+                ready,
+                pool_uid,
+            }
+        })
+        .collect()
+}
+
+/// When the hosted cluster cannot be read, what the last refresh saw of each node still
+/// holds for the servers that still exist (a blind refresh must not turn Ready members
+/// into missing ones, which would plan a repair of a healthy pool).
+pub fn carry_recorded_nodes(observed: &mut [Observed], recorded: &[Member], wait_for_nodes: bool) {
+    for o in observed.iter_mut().filter(|o| o.node.is_none()) {
+        let Some(m) = recorded
+            .iter()
+            .find(|m| m.id.as_ref_option().map(|s| s.as_ref()) == Some(o.server.id.as_str()))
+        else {
+            continue;
+        };
+        let Some(name) = m.node_name.as_ref_option() else {
+            continue;
+        };
+        let ready = m.ready.as_ref_option().copied().unwrap_or(false);
+        o.node = Some(NodeFacts {
+            name: name.to_string(),
+            ready,
+            pool_uid: None,
+        });
+        o.health = health(&o.server.status, o.node.as_ref(), true, wait_for_nodes);
+    }
 }
 
 /// A server with its node and health.
@@ -264,6 +326,7 @@ mod tests {
         NodeFacts {
             name: format!("pool-{id}"),
             ready,
+            pool_uid: None,
         }
     }
 
@@ -346,11 +409,51 @@ mod tests {
     }
 
     #[test]
-    fn uid_is_stable_and_distinct() {
-        assert_eq!(pool_uid("u1", "general"), pool_uid("u1", "general"));
-        assert_ne!(pool_uid("u1", "general"), pool_uid("u2", "general"));
-        assert_ne!(pool_uid("u1", "general"), pool_uid("u1", "gpu"));
-        assert_eq!(pool_uid("u1", "general").len(), 16);
+    fn tags_name_the_pool_and_the_cluster() {
         assert_eq!(pool_tag("abc"), "k0stack-pool=abc");
+        let tags = vec!["k0stack".to_string(), cluster_tag("cp-1"), pool_tag("abc")];
+        assert_eq!(cluster_of(&tags).as_deref(), Some("cp-1"));
+    }
+
+    #[test]
+    fn orphan_nodes_are_this_pools_only() {
+        let n = |name: &str, uid: Option<&str>| NodeFacts {
+            name: name.into(),
+            ready: false,
+            pool_uid: uid.map(String::from),
+        };
+        let nodes = [
+            n("g-live", Some("u1")),
+            n("g-gone", Some("u1")),
+            n("g-sibling", Some("u2")),
+            n("g-legacy", None),
+            n("other", None),
+        ];
+        let recorded = BTreeSet::from(["g-legacy".to_string(), "g-sibling".to_string()]);
+        let servers = BTreeSet::from(["g-live".to_string()]);
+        assert_eq!(
+            orphan_nodes(&nodes, "u1", &recorded, &servers),
+            vec!["g-gone", "g-legacy"]
+        );
+    }
+
+    #[test]
+    fn a_blind_refresh_keeps_what_was_seen_of_nodes() {
+        let mut o = observe(
+            vec![server("a", "ACTIVE", "1")],
+            Nodes::Unknown,
+            &BTreeSet::new(),
+            true,
+        );
+        assert_eq!(o[0].health, Health::Joining);
+        let recorded = members(&observe(
+            vec![server("a", "ACTIVE", "1")],
+            Nodes::Known(&[node("a", true)]),
+            &BTreeSet::new(),
+            true,
+        ));
+        carry_recorded_nodes(&mut o, &recorded, true);
+        assert_eq!(o[0].health, Health::Ready);
+        assert_eq!(members(&o), recorded);
     }
 }

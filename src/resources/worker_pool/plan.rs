@@ -1,6 +1,10 @@
 //! Plan semantics of `k0stack_worker_pool`, as pure functions over states.
 //!
-//! - Replace the whole pool: `name`, `hosted_control_plane_id` (members would move cluster).
+//! - Replace the whole pool: `name`, `hosted_control_plane_id` (members would move cluster),
+//!   and a control plane replaced since the pool was created (`hosted_control_plane_uid`:
+//!   servers joined to the old cluster cannot join the new one). The paths are returned
+//!   unconditionally: Terraform replaces only when their value changes or is unknown (a
+//!   control plane replaced in the same apply has an unknown `id`).
 //! - In place, shown as `template_hash` changing: anything in the member template
 //!   (rolled in batches by apply).
 //! - In place, shown as `members`/`ready_count` becoming unknown: `size`, and any drift the
@@ -24,7 +28,8 @@ pub struct Resolved {
     pub template_hash: Option<String>,
     /// The control plane's k0s version (the default of `k0s_version`).
     pub hcp_version: Option<String>,
-    pub uid: Option<String>,
+    /// The control plane's Kubernetes uid as it is now.
+    pub hcp_uid: Option<String>,
 }
 
 fn set_default<T>(v: &mut Value<T>, d: T) {
@@ -76,9 +81,10 @@ pub fn plan_create(mut s: State, r: &Resolved) -> State {
         (Some(h), Some(n)) if parse_hcp_id(&h).is_some() => Value::Value(format!("{h}/{n}").into()),
         _ => Value::Unknown,
     };
-    // Unknown until created, even when the control plane exists now: it may be replaced
-    // (tainted after a failed create) in this same apply, and the uid derives from its uid.
+    // Drawn (or adopted from an interrupted create) by create; the control plane may be
+    // replaced in this same apply, so its uid is not known yet either.
     s.uid = Value::Unknown;
+    s.hosted_control_plane_uid = Value::Unknown;
     s.members = Value::Unknown;
     s.ready_count = Value::Unknown;
     s.template_hash = opt(r.template_hash.clone());
@@ -143,32 +149,42 @@ pub fn satisfied(
     rollout::converged(&views, size.max(0) as u32, hash)
 }
 
+/// Attributes whose change replaces the pool (returned to Terraform unconditionally).
+pub const REPLACE_PATHS: &[&str] = &[
+    "name",
+    "hosted_control_plane_id",
+    "hosted_control_plane_uid",
+];
+
+/// True when the control plane the pool's servers joined is not the one that exists now.
+fn control_plane_replaced(prior: &State, r: &Resolved) -> bool {
+    matches!((known(&prior.hosted_control_plane_uid), &r.hcp_uid), (Some(had), Some(now)) if &had != now)
+}
+
 /// The planned state for an update, and the attribute paths that force replacement.
 pub fn plan_update(
     prior: &State,
     mut proposed: State,
     r: &Resolved,
 ) -> (State, Vec<Vec<&'static str>>, Problems) {
-    let mut replace = Vec::new();
+    let replace: Vec<Vec<&'static str>> = REPLACE_PATHS.iter().map(|p| vec![*p]).collect();
     let problems = Problems::default();
-    for (path, a, b) in [
-        (vec!["name"], &prior.name, &proposed.name),
+    let moved = [
+        (&prior.name, &proposed.name),
         (
-            vec!["hosted_control_plane_id"],
             &prior.hosted_control_plane_id,
             &proposed.hosted_control_plane_id,
         ),
-    ] {
-        if !b.is_unknown() && a != b {
-            replace.push(path);
-        }
-    }
-    if !replace.is_empty() {
+    ]
+    .iter()
+    .any(|(a, b)| b.is_unknown() || a != b);
+    if moved || control_plane_replaced(prior, r) {
         return (plan_create(proposed, r), replace, problems);
     }
     fill_defaults(&mut proposed, r);
     proposed.id = prior.id.clone();
     proposed.uid = prior.uid.clone();
+    proposed.hosted_control_plane_uid = prior.hosted_control_plane_uid.clone();
     proposed.template_hash = opt(r.template_hash.clone());
     proposed.server_group_id = if has_group(&proposed) == has_group(prior)
         && proposed.server_group_policy == prior.server_group_policy
@@ -264,12 +280,14 @@ mod tests {
         Resolved {
             template_hash: Some(hash.into()),
             hcp_version: Some("v1.32.6+k0s.0".into()),
-            uid: Some("u".into()),
+            hcp_uid: Some("cp-1".into()),
         }
     }
 
     fn applied(hash: &str, n: usize) -> State {
         let mut s = plan_create(minimal(), &resolved(hash));
+        s.uid = Value::Value("pool-1".into());
+        s.hosted_control_plane_uid = Value::Value("cp-1".into());
         s.members = Value::Value(
             (0..n)
                 .map(|i| member(&format!("m{i}"), hash, "ACTIVE", true))
@@ -304,8 +322,41 @@ mod tests {
     fn converged_pool_plans_nothing() {
         let prior = applied("h", 3);
         let (planned, replace, _) = plan_update(&prior, minimal(), &resolved("h"));
-        assert!(replace.is_empty());
+        assert_eq!(
+            replace.len(),
+            REPLACE_PATHS.len(),
+            "returned unconditionally"
+        );
         assert_eq!(planned, prior);
+    }
+
+    #[test]
+    fn a_replaced_control_plane_replaces_the_pool() {
+        let prior = applied("h", 3);
+        // Replaced in this apply: its id is unknown.
+        let unknown_id = State {
+            hosted_control_plane_id: Value::Unknown,
+            ..minimal()
+        };
+        let (planned, _, _) = plan_update(&prior, unknown_id, &resolved("h"));
+        assert!(planned.uid.is_unknown() && planned.hosted_control_plane_uid.is_unknown());
+        assert!(planned.members.is_unknown());
+        // Replaced earlier (or out of band): another uid now.
+        let r = Resolved {
+            hcp_uid: Some("cp-2".into()),
+            ..resolved("h")
+        };
+        let (planned, _, _) = plan_update(&prior, minimal(), &r);
+        assert!(
+            planned.hosted_control_plane_uid.is_unknown(),
+            "forces the replacement"
+        );
+        // A state of an earlier version records no control plane uid: no replacement.
+        let mut legacy = applied("h", 3);
+        legacy.hosted_control_plane_uid = Value::Null;
+        let (planned, _, _) = plan_update(&legacy, minimal(), &r);
+        assert_eq!(planned.hosted_control_plane_uid, Value::Null);
+        assert_eq!(planned.uid, legacy.uid);
     }
 
     #[test]
@@ -350,8 +401,8 @@ mod tests {
     #[test]
     fn template_change_is_an_in_place_update() {
         let prior = applied("h", 3);
-        let (planned, replace, _) = plan_update(&prior, minimal(), &resolved("h2"));
-        assert!(replace.is_empty());
+        let (planned, _, _) = plan_update(&prior, minimal(), &resolved("h2"));
+        assert_eq!(planned.uid, prior.uid, "the same instance");
         assert_eq!(planned.template_hash, Value::Value("h2".to_string().into()));
         assert!(planned.members.is_unknown());
     }
@@ -363,8 +414,12 @@ mod tests {
             hosted_control_plane_id: Value::Value("kmc-system/prod".into()),
             ..minimal()
         };
-        let (_, replace, _) = plan_update(&prior, moved, &resolved("h"));
-        assert_eq!(replace, vec![vec!["hosted_control_plane_id"]]);
+        let (planned, _, _) = plan_update(&prior, moved, &resolved("h"));
+        assert!(planned.uid.is_unknown(), "a new instance");
+        assert!(
+            planned.id.is_value(),
+            "the id is known from the new control plane id"
+        );
     }
 
     #[test]

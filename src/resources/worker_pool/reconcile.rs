@@ -74,7 +74,8 @@ impl ApplyError {
 /// Everything one apply of a pool works with.
 pub struct Pool {
     pub os: OpenStack,
-    pub mgmt: kube::Client,
+    /// The management cluster (None: unreachable; only a destroy goes on without it).
+    pub mgmt: Option<kube::Client>,
     pub api: Api,
     pub hcp_ns: String,
     pub hcp_name: String,
@@ -87,6 +88,9 @@ pub struct Pool {
     pub uid: String,
     pub pool_id: String,
     pub server_group_id: Option<String>,
+    /// Node names of the members the state records (members of earlier versions carry no
+    /// pool label: this is how their nodes are found once their servers are gone).
+    pub recorded_nodes: BTreeSet<String>,
     token: OnceCell<Secret>,
     /// Since when, and why, the hosted cluster's nodes cannot be listed.
     nodes_error: std::sync::Mutex<Option<(Instant, String)>>,
@@ -96,7 +100,7 @@ impl Pool {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         os: OpenStack,
-        mgmt: kube::Client,
+        mgmt: Option<kube::Client>,
         api: Api,
         hcp: (&str, &str, &str),
         workload: Option<kube::Client>,
@@ -120,6 +124,7 @@ impl Pool {
             uid,
             pool_id,
             server_group_id: None,
+            recorded_nodes: BTreeSet::new(),
             token: OnceCell::new(),
             nodes_error: std::sync::Mutex::new(None),
         }
@@ -156,14 +161,7 @@ impl Pool {
         match workload::nodes(wl).await {
             Ok(ns) => {
                 *self.nodes_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                Some(
-                    ns.iter()
-                        .map(|n| NodeFacts {
-                            name: n.metadata.name.clone().unwrap_or_default(),
-                            ready: workload::node_ready(n),
-                        })
-                        .collect(),
-                )
+                Some(observe::node_facts(&ns))
             }
             Err(e) => {
                 tracing::warn!(pool = %self.pool_id, "cannot list the hosted cluster's nodes: {e}");
@@ -208,8 +206,15 @@ impl Pool {
             .get_or_try_init(|| async {
                 let valid_for =
                     deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(300);
+                let mgmt = self
+                    .mgmt
+                    .as_ref()
+                    .ok_or_else(|| token::TokenError::NotIssued {
+                        request: self.pool_id.clone(),
+                        detail: "the management cluster cannot be reached".into(),
+                    })?;
                 let (_, t) = token::mint(
-                    &self.mgmt,
+                    mgmt,
                     self.api,
                     &self.hcp_ns,
                     &self.hcp_name,
@@ -224,7 +229,11 @@ impl Pool {
 
     /// Revokes the tokens this pool minted (this apply's, and any left by an interrupted one).
     pub async fn revoke_tokens(&self) {
-        match token::revoke_all(&self.mgmt, self.api, &self.hcp_ns, &self.uid).await {
+        let Some(mgmt) = &self.mgmt else {
+            tracing::warn!(pool = %self.pool_id, "the management cluster cannot be reached: join tokens of this pool are left to expire");
+            return;
+        };
+        match token::revoke_all(mgmt, self.api, &self.hcp_ns, &self.uid).await {
             Ok(n) if n > 0 => {
                 tracing::info!(pool = %self.pool_id, revoked = n, "join tokens revoked")
             }
@@ -268,7 +277,12 @@ impl Pool {
         deadline: Instant,
     ) -> Result<String, ApplyError> {
         let token = self.token(deadline).await?;
-        let user_data = cloudinit::render(&self.rt.template.worker(), token)?;
+        // The pool label is not part of the template (and its hash): it names the instance.
+        let mut worker = self.rt.template.worker();
+        worker
+            .labels
+            .insert(observe::NODE_LABEL_POOL.into(), self.uid.clone());
+        let user_data = cloudinit::render(&worker, token)?;
         let owner = Ownership {
             pool_uid: &self.uid,
             hcp_uid: &self.hcp_uid,
@@ -286,6 +300,23 @@ impl Pool {
         let id = self.os.create_server(&req).await?;
         tracing::debug!(pool = %self.pool_id, server = %id, %name, "server created");
         Ok(id)
+    }
+
+    /// Deletes the nodes of this pool whose servers are gone (deleted out of band, or by an
+    /// interrupted apply), so that the hosted cluster's nodes are the pool's members.
+    async fn remove_orphan_nodes(&self, observed: &[Observed]) -> Result<(), ApplyError> {
+        let Some(wl) = &self.workload else {
+            return Ok(());
+        };
+        let Some(nodes) = self.nodes().await else {
+            return Ok(());
+        };
+        let servers: BTreeSet<String> = observed.iter().map(|o| o.server.name.clone()).collect();
+        for name in observe::orphan_nodes(&nodes, &self.uid, &self.recorded_nodes, &servers) {
+            workload::delete_node(wl, &name).await?;
+            tracing::info!(pool = %self.pool_id, node = %name, "node of a server that no longer exists deleted");
+        }
+        Ok(())
     }
 
     /// Asks Nova to run again every stopped member not asked yet in this apply (os-start,
@@ -393,7 +424,8 @@ impl Pool {
             // Done when the pool is right and every server we deleted is gone (a delete
             // can still fail, and the state must not forget a server that exists).
             if rollout::converged(&views, self.spec.size, &self.hash) && removing.is_empty() {
-                return (last, Ok(()));
+                let result = self.remove_orphan_nodes(&last).await;
+                return (last, result);
             }
             if Instant::now() >= deadline {
                 let detail = waiting_detail(&last, &self.hash);
@@ -569,6 +601,9 @@ impl Pool {
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 3 / 2).min(Duration::from_secs(2));
+        }
+        if let Err(e) = self.remove_orphan_nodes(&[]).await {
+            tracing::warn!(pool = %self.pool_id, "cannot delete the nodes of deleted servers: {e}");
         }
         if let Some(g) = server_group {
             self.os.delete_server_group(&g).await?;

@@ -48,7 +48,12 @@ pub fn schema() -> Schema {
              and named `<name>-<random>`. Changing `size` scales (draining nodes before deleting servers); \
              changing the member template (flavor, image, boot volume, networks, security groups, k0s version, \
              labels, taints, user data) replaces members in rolling batches; servers deleted or broken out of \
-             band show in the plan and are repaired by apply; servers left by an interrupted apply are adopted.",
+             band show in the plan and are repaired by apply (their nodes are removed from the hosted cluster); \
+             servers left by an interrupted apply are adopted.\n\n\
+             **What it owns, and what destroy removes**: the servers tagged with its `uid` (drained first when \
+             the hosted cluster answers; deleted through OpenStack even when the management cluster or the hosted \
+             API is gone), their nodes in the hosted cluster, its server group, its join-token requests and its \
+             record in the management cluster. Nothing of another instance of the same pool.",
             vec![
                 ("id", string("`<hosted control plane namespace>/<hosted control plane name>/<pool name>`.").computed()),
                 ("name", string("Pool name, prefix of its server names (at most 40 characters). Changing it replaces the pool.").required()),
@@ -72,7 +77,8 @@ pub fn schema() -> Schema {
                 ("wait_for_nodes", bool("Wait until every member's node is Ready (default `true`).").optional_computed()),
                 ("max_parallel", number("Servers created or deleted concurrently (default 20).").optional_computed()),
                 ("stopped_members", string("What apply does with a member whose server was stopped out of band (`SHUTOFF`, `SHELVED`, `SUSPENDED`, `PAUSED`; shown in `members[].status` and as a plan warning): `start` (default: Nova's os-start, unshelve, resume or unpause, then wait for its node), `replace` (delete it and create a new one, as for a server in `ERROR`), or `keep` (leave it stopped; it counts as a member, not as Ready). Only `ERROR` and deleted servers count as failed.").optional_computed()),
-                ("uid", string("Pool identity used in server tags.").computed()),
+                ("uid", string("Random identity of this pool instance, drawn at create: every server carries the tag `k0stack-pool=<uid>`, and the management cluster holds the instance's record (ConfigMap `k0stack-pool-<uid>` in the control plane's namespace). Two instances of one pool (the old and the new of a `create_before_destroy` or `-replace`) own disjoint servers; destroying one never touches the other's. A create interrupted before Terraform saved its state (SIGKILL) is recognised by its record and continued by the next apply, its servers adopted.").computed()),
+                ("hosted_control_plane_uid", string("Kubernetes uid of the hosted control plane's `Cluster` the servers joined (tag `k0stack-cluster=<uid>`). When the control plane is replaced (a new uid), the pool is replaced too: its servers cannot join another cluster.").computed()),
                 ("members", members.into()),
                 ("ready_count", number("Members whose node is Ready.").computed()),
                 ("server_group_id", string("Nova server group owned by the pool (when `server_group_policy` is set).").computed()),
