@@ -152,8 +152,29 @@ fn describe(found: &BTreeMap<String, usize>) -> String {
 
 /// After an import: the arguments as the servers show them, written the way a user writes
 /// them (flavor and image by name), so a matching configuration plans no member changes.
-pub async fn adopt_live(s: &mut State, servers: &[Server], os: &OpenStack) {
+/// `k0s_version` follows the control plane (its default), and `template_hash` is the one
+/// the members were built from when they agree.
+pub async fn adopt_live(
+    s: &mut State,
+    servers: &[Server],
+    os: &OpenStack,
+    hcp_version: Option<&str>,
+) {
     s.size = Value::Value(servers.len() as i64);
+    if s.k0s_version.is_null() {
+        if let Some(v) = hcp_version {
+            s.k0s_version = string(v);
+        }
+    }
+    let hashes: std::collections::BTreeSet<&String> = servers
+        .iter()
+        .filter_map(|sv| sv.metadata.get(observe::META_TEMPLATE))
+        .collect();
+    if hashes.len() == 1 && s.template_hash.is_null() {
+        if let Some(only) = hashes.first() {
+            s.template_hash = string((*only).clone());
+        }
+    }
     let Some(first) = servers.first() else {
         return;
     };

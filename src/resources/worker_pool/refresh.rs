@@ -124,7 +124,8 @@ pub async fn refresh(
         }
     }
     if s.size.is_null() {
-        super::import::adopt_live(&mut s, &servers, &os).await;
+        let version = hcp.as_ref().and_then(|h| h.version.clone());
+        super::import::adopt_live(&mut s, &servers, &os, version.as_deref()).await;
     }
     record_observation(&mut s, &observed);
     if let Some(h) = &hcp {
