@@ -427,6 +427,8 @@ fn micro_benches(r: &mut Report) {
         template_hash: Some("h".into()),
         hcp_version: Some("v1.32.6+k0s.0".into()),
         hcp_uid: Some("cp".into()),
+        equivalent_hashes: vec![],
+        image_id: Some("img".into()),
     };
     prior = plan::plan_create(prior, &resolved);
     prior.uid = Value::Value("u".into());
@@ -442,7 +444,12 @@ fn micro_benches(r: &mut Report) {
         50,
         r,
         || {
-            std::hint::black_box(plan::plan_update(&prior, proposed.clone(), &resolved));
+            std::hint::black_box(plan::plan_update(
+                &prior,
+                proposed.clone(),
+                &proposed,
+                &resolved,
+            ));
         },
     );
     micro("validate::spec_from_state", 2000, r, || {

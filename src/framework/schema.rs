@@ -37,6 +37,14 @@ pub fn string_list(description: &str) -> AttrBuilder {
     )
 }
 
+/// A set of strings: order means nothing, so reordering plans nothing.
+pub fn string_set(description: &str) -> AttrBuilder {
+    attr(
+        AttributeType::Set(Box::new(AttributeType::String)),
+        description,
+    )
+}
+
 pub fn string_map(description: &str) -> AttrBuilder {
     attr(
         AttributeType::Map(Box::new(AttributeType::String)),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tf_provider::value::{Value, ValueList, ValueMap, ValueString};
+use tf_provider::value::{Value, ValueList, ValueMap, ValueSet, ValueString};
 
 /// A string attribute as Terraform sends it.
 pub type Str = ValueString<'static>;
@@ -17,6 +17,20 @@ pub fn known_list(v: &ValueList<Str>) -> Vec<String> {
     v.as_ref_option()
         .map(|l| l.iter().filter_map(known).collect())
         .unwrap_or_default()
+}
+
+/// The known elements of a set of strings, in sorted order.
+pub fn known_set(v: &ValueSet<Str>) -> Vec<String> {
+    v.as_ref_option()
+        .map(|l| l.iter().filter_map(known).collect())
+        .unwrap_or_default()
+}
+
+/// True when the set is known and none of its elements is unknown.
+pub fn set_complete(v: &ValueSet<Str>) -> bool {
+    !v.is_unknown()
+        && v.as_ref_option()
+            .is_none_or(|l| l.iter().all(|e| !e.is_unknown()))
 }
 
 /// The known entries of a map of strings.

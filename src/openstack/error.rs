@@ -24,6 +24,14 @@ pub enum OsError {
         name: String,
         matches: Vec<String>,
     },
+    /// A lookup found the object, but not in a usable state (an image `queued`,
+    /// `deactivated`, ...); `found` lists `id (status)`.
+    #[error("{kind} '{name}' is not usable: {}; only an active {kind} can be used", found.join(", "))]
+    NotUsable {
+        kind: &'static str,
+        name: String,
+        found: Vec<String>,
+    },
     /// The API answered an error status (after the retries it deserved).
     #[error("{method} {path}: HTTP {status} {code}: {message}")]
     Api {

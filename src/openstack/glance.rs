@@ -70,13 +70,16 @@ impl OpenStack {
         Ok(out)
     }
 
-    /// An image by id, else by exact name. Errors when no image or several images have
-    /// the name, listing what exists (or the ids of the matches).
+    /// An active image by id, else by exact name. Errors when no image or several active
+    /// images have the name (listing what exists, or the ids of the matches), and when the
+    /// only images of that name are not active (queued, saving, deactivated...: Nova cannot
+    /// boot them).
     pub async fn find_image(&self, name_or_id: &str) -> Result<Image, OsError> {
         if looks_like_id(name_or_id) {
             let path = format!("/images/{}", seg(name_or_id));
             if let Some(v) = self.get_json_opt(Service::Image, &path).await? {
-                return Image::from_json(&v).map_err(|m| bad_body("GET", &path, m));
+                let image = Image::from_json(&v).map_err(|m| bad_body("GET", &path, m))?;
+                return usable(name_or_id, vec![image]);
             }
         }
         let found = self
@@ -86,7 +89,6 @@ impl OpenStack {
         // Glance that ignores the filter from returning the wrong image.
         let found: Vec<Image> = found.into_iter().filter(|i| i.name == name_or_id).collect();
         match found.len() {
-            1 => Ok(found.into_iter().next().expect("one")),
             0 => {
                 let some = self
                     .list_images(&with_query(
@@ -101,12 +103,30 @@ impl OpenStack {
                     available: hint_names(some.into_iter().map(|i| i.name).collect()),
                 })
             }
-            _ => Err(OsError::Ambiguous {
-                kind: "image",
-                name: name_or_id.to_string(),
-                matches: found.into_iter().map(|i| i.id).collect(),
-            }),
+            _ => usable(name_or_id, found),
         }
+    }
+}
+
+/// The one active image among `found` (all of them named or identified by `name`).
+fn usable(name: &str, found: Vec<Image>) -> Result<Image, OsError> {
+    let (active, inactive): (Vec<Image>, Vec<Image>) =
+        found.into_iter().partition(|i| i.status == "active");
+    match active.len() {
+        1 => Ok(active.into_iter().next().expect("one")),
+        0 => Err(OsError::NotUsable {
+            kind: "image",
+            name: name.to_string(),
+            found: inactive
+                .iter()
+                .map(|i| format!("{} ({})", i.id, i.status))
+                .collect(),
+        }),
+        _ => Err(OsError::Ambiguous {
+            kind: "image",
+            name: name.to_string(),
+            matches: active.into_iter().map(|i| i.id).collect(),
+        }),
     }
 }
 

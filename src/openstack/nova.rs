@@ -503,6 +503,25 @@ impl OpenStack {
         Ok(())
     }
 
+    /// Sets metadata items of a server (Nova merges them into what it has).
+    pub async fn set_server_metadata(
+        &self,
+        id: &str,
+        items: &BTreeMap<String, String>,
+    ) -> Result<(), OsError> {
+        let path = format!("/servers/{}/metadata", seg(id));
+        let body = serde_json::json!({ "metadata": items });
+        self.request(Service::Compute, Method::POST, &path, Some(&body))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes one metadata item of a server; an item (or server) that is not there is fine.
+    pub async fn delete_server_metadata(&self, id: &str, key: &str) -> Result<(), OsError> {
+        self.delete_ignoring_404(&format!("/servers/{}/metadata/{}", seg(id), seg(key)))
+            .await
+    }
+
     /// Deletes a server; a server that does not exist is not an error.
     pub async fn delete_server(&self, id: &str) -> Result<(), OsError> {
         self.delete_ignoring_404(&format!("/servers/{}", seg(id)))

@@ -540,6 +540,36 @@ resource "k0stack_hosted_control_plane" "dev" {{
         });
     }
 
+    /// An operator uploads an image named `name` in `status` (admin endpoint); its id.
+    pub fn add_image(&self, name: &str, status: &str) -> String {
+        let url = format!("{}/images", self.os.admin_url());
+        self.rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"name": name, "status": status}))
+                .send()
+                .await
+                .expect("admin");
+            assert_eq!(r.status().as_u16(), 201);
+            let v: serde_json::Value = r.json().await.expect("json");
+            v["id"].as_str().expect("id").to_string()
+        })
+    }
+
+    /// An operator changes an image's status (e.g. `deactivated`).
+    pub fn set_image_status(&self, id: &str, status: &str) {
+        let url = format!("{}/images/{id}", self.os.admin_url());
+        self.rt.block_on(async {
+            let r = reqwest::Client::new()
+                .put(url)
+                .json(&serde_json::json!({ "status": status }))
+                .send()
+                .await
+                .expect("admin");
+            assert_eq!(r.status().as_u16(), 204);
+        });
+    }
+
     /// Puts a server in ERROR as a failed hypervisor would (admin endpoint of the simulator).
     pub fn fail_server(&self, id: &str) {
         let url = format!("{}/servers/{id}/fail", self.os.admin_url());

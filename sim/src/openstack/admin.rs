@@ -6,6 +6,8 @@
 //! - `GET|DELETE /admin/counters`
 //! - `GET /admin/servers`, `POST /admin/servers/{id}/fail` (ERROR, as a dead hypervisor)
 //! - `GET /admin/history`
+//! - `POST /admin/images` `{"name", "status"}` (an operator uploads an image; answers its
+//!   id), `PUT /admin/images/{id}` `{"status"}` (e.g. `deactivated`)
 
 use serde_json::json;
 
@@ -19,6 +21,39 @@ pub fn server_views(ctx: &Ctx) -> Vec<ServerView> {
 
 fn to_json<T: serde::Serialize>(code: u16, v: &T) -> Resp {
     http::json(code, &serde_json::to_value(v).unwrap_or_default())
+}
+
+/// Adds an image (`id` None) or changes an image's status.
+fn image(ctx: &Ctx, req: &Req, id: Option<&str>) -> Resp {
+    let body: serde_json::Value = match serde_json::from_slice(&req.body) {
+        Ok(b) => b,
+        Err(e) => return http::error(Service::Admin, 400, &format!("bad image: {e}")),
+    };
+    let status = body["status"].as_str().unwrap_or("active").to_string();
+    let mut st = ctx.state.lock().expect("state");
+    match id {
+        None => {
+            let Some(name) = body["name"].as_str() else {
+                return http::error(Service::Admin, 400, "an image needs a name");
+            };
+            let id = super::store::new_uuid();
+            st.images.push(super::store::Image {
+                id: id.clone(),
+                name: name.to_string(),
+                min_disk: 0,
+                size: 2_361_393_152,
+                status,
+            });
+            http::json(201, &json!({ "id": id }))
+        }
+        Some(id) => match st.images.iter_mut().find(|i| i.id == id) {
+            Some(i) => {
+                i.status = status;
+                http::empty(204)
+            }
+            None => http::error(Service::Admin, 404, &format!("no image {id}")),
+        },
+    }
 }
 
 pub fn handle(ctx: &Ctx, req: &Req) -> Resp {
@@ -49,10 +84,12 @@ pub fn handle(ctx: &Ctx, req: &Req) -> Resp {
             }
         }
         ("GET", ["history"]) => to_json(200, &ctx.state.lock().expect("state").history),
+        ("POST", ["images"]) | ("PUT", ["images", _]) => image(ctx, req, segs.get(1).copied()),
         ("GET", []) => http::json(
             200,
             &json!({"endpoints": ["GET|PUT /admin/faults", "GET|DELETE /admin/counters",
-                "GET /admin/servers", "POST /admin/servers/{id}/fail", "GET /admin/history"]}),
+                "GET /admin/servers", "POST /admin/servers/{id}/fail", "GET /admin/history",
+                "POST /admin/images", "PUT /admin/images/{id}"]}),
         ),
         _ => http::error(Service::Admin, 404, "no such admin endpoint"),
     }

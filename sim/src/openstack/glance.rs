@@ -1,5 +1,7 @@
 //! Glance v2 images: list (name/status/visibility filters, limit/marker, `next` link) and
-//! get. Read-only: the provider resolves image names to ids and nothing more.
+//! get. Read-only through the API (the provider resolves image names to ids and nothing
+//! more); images are added and their status changed through the admin endpoint, as an
+//! operator uploading or deactivating an image would.
 
 use serde_json::{json, Value};
 
@@ -9,7 +11,7 @@ use super::{authorize, Ctx, Req};
 
 fn image_json(i: &Image, owner: &str) -> Value {
     json!({
-        "status": "active",
+        "status": i.status,
         "name": i.name,
         "tags": [],
         "container_format": "bare",
@@ -65,7 +67,7 @@ pub fn handle(ctx: &Ctx, req: &Req) -> Resp {
             };
             let matches = |i: &&Image| {
                 http::query_get(q, "name").is_none_or(|n| i.name == n)
-                    && http::query_get(q, "status").is_none_or(|s| s == "active")
+                    && http::query_get(q, "status").is_none_or(|s| s == i.status)
                     && http::query_get(q, "visibility").is_none_or(|v| v == "public" || v == "all")
                     && http::query_get(q, "id").is_none_or(|v| i.id == v)
             };

@@ -597,8 +597,13 @@ fn create(c: &Call) -> Resp {
         return bad_request(&format!("Flavor {flavor_id} could not be found."));
     };
     let image_id = ref_id(&s["imageRef"]).unwrap_or_default();
-    if !image_id.is_empty() && !st.images.iter().any(|i| i.id == image_id) {
-        return bad_request("Can not find requested image");
+    match st.images.iter().find(|i| i.id == image_id) {
+        None if !image_id.is_empty() => return bad_request("Can not find requested image"),
+        // nova/compute/api.py _validate_flavor_image: ImageNotActive, answered 400.
+        Some(i) if i.status != "active" => {
+            return bad_request(&format!("Image {image_id} is not active."))
+        }
+        _ => {}
     }
     let mut volumes = Vec::new();
     let mut boots_from_volume = false;
@@ -622,8 +627,12 @@ fn create(c: &Call) -> Resp {
         }
         if source == "image" {
             let uuid = b["uuid"].as_str().unwrap_or("");
-            if !st.images.iter().any(|i| i.id == uuid) {
-                return bad_request(&format!("Image {uuid} could not be found."));
+            match st.images.iter().find(|i| i.id == uuid) {
+                None => return bad_request(&format!("Image {uuid} could not be found.")),
+                Some(i) if i.status != "active" => {
+                    return bad_request(&format!("Image {uuid} is not active."))
+                }
+                Some(_) => {}
             }
         }
         let boot_index = match &b["boot_index"] {

@@ -115,6 +115,8 @@ pub struct Image {
     pub name: String,
     pub min_disk: u64,
     pub size: u64,
+    /// `active`, `queued`, `saving`, `deactivated`, ... (Nova boots only `active`).
+    pub status: String,
 }
 
 #[derive(Debug, Clone)]
@@ -496,6 +498,7 @@ impl State {
                     name: i.name.clone(),
                     min_disk: i.min_disk,
                     size: i.size,
+                    status: "active".into(),
                 })
                 .collect(),
             networks,

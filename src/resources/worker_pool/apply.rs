@@ -161,6 +161,9 @@ pub async fn apply(
         rt,
         uid.clone(),
     );
+    pool.removed_metadata = prior
+        .map(|p| known_map(&p.metadata).into_keys().collect())
+        .unwrap_or_default();
     pool.recorded_nodes = prior
         .map(|p| {
             known_objects(&p.members)
@@ -175,8 +178,12 @@ pub async fn apply(
     if prior.is_none() || state.hosted_control_plane_uid.is_unknown() {
         state.hosted_control_plane_uid = string(hcp_uid.clone());
     }
+    if let Some(recorded) = known(&state.template_hash).filter(|h| pool.hashes.contains(h)) {
+        pool.hash = recorded; // the plan kept an earlier version's name of this template
+    }
     state.id = string(pool.pool_id.clone());
     state.template_hash = string(pool.hash.clone());
+    state.image_id = string(pool.rt.template.image_id.clone());
     state.k0s_version = string(version);
     let recorded_group = prior.and_then(|p| known(&p.server_group_id));
     let group = match pool.ensure_server_group(recorded_group.clone()).await {

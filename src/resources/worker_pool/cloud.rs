@@ -24,6 +24,7 @@ pub fn lookup_problem(p: &mut Problems, attr: &str, e: &OsError) {
     let summary = match e {
         OsError::NotFound { kind, .. } => format!("Unknown {kind}"),
         OsError::Ambiguous { kind, .. } => format!("Ambiguous {kind}"),
+        OsError::NotUsable { kind, .. } => format!("Unusable {kind}"),
         _ => format!("Cannot look up {attr}"),
     };
     p.push(&[attr], summary, e.to_string());
@@ -125,6 +126,7 @@ pub fn facts(s: &Server, first_network: Option<&str>) -> ServerFacts {
         created: s.created.clone().unwrap_or_default(),
         fault: s.fault.as_ref().map(|f| f.message.clone()),
         flavor: s.flavor_name.clone(),
+        metadata: s.metadata.clone(),
     }
 }
 

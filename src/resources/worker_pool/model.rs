@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber};
+use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueSet};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
-pub use crate::framework::values::{known, known_list, known_map, known_objects, Str};
+pub use crate::framework::values::{
+    known, known_list, known_map, known_objects, known_set, set_complete, Str,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -20,7 +22,7 @@ pub struct State {
     pub flavor: Str,
     pub image: Str,
     pub networks: ValueList<Str>,
-    pub security_groups: ValueList<Str>,
+    pub security_groups: ValueSet<Str>,
     pub key_pair: Str,
     pub availability_zones: ValueList<Str>,
     pub server_group_policy: Str,
@@ -28,7 +30,7 @@ pub struct State {
     pub boot_volume: Value<BootVolumeBlock>,
     pub metadata: ValueMap<'static, Str>,
     pub labels: ValueMap<'static, Str>,
-    pub taints: ValueList<Str>,
+    pub taints: ValueSet<Str>,
     pub k0s_version: Str,
     pub k0s_download_url: Str,
     pub kubelet_extra_args: Str,
@@ -49,6 +51,7 @@ pub struct State {
     pub ready_count: ValueNumber,
     pub server_group_id: Str,
     pub template_hash: Str,
+    pub image_id: Str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -52,6 +52,8 @@ pub struct ServerFacts {
     /// The `fault.message` of a server in ERROR.
     pub fault: Option<String>,
     pub flavor: Option<String>,
+    /// Nova metadata (the user's keys and ours).
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// A node of the hosted cluster.
@@ -81,6 +83,28 @@ pub fn orphan_nodes(
         .filter(|n| !server_names.contains(&n.name))
         .map(|n| n.name.clone())
         .collect()
+}
+
+/// The Nova metadata writes that bring a member's `current` metadata to `desired` (the
+/// user's keys): items to set, and keys to delete (`removed`: keys the user had set and no
+/// longer does; the provider's own `k0stack-*` keys are never touched).
+pub fn metadata_changes(
+    current: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+    removed: &BTreeSet<String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let set = desired
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let delete = removed
+        .iter()
+        .filter(|k| !k.starts_with("k0stack-") && !desired.contains_key(*k))
+        .filter(|k| current.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, delete)
 }
 
 /// The facts of the hosted cluster's nodes.
@@ -413,6 +437,34 @@ mod tests {
         assert_eq!(pool_tag("abc"), "k0stack-pool=abc");
         let tags = vec!["k0stack".to_string(), cluster_tag("cp-1"), pool_tag("abc")];
         assert_eq!(cluster_of(&tags).as_deref(), Some("cp-1"));
+    }
+
+    #[test]
+    fn metadata_is_brought_to_what_is_asked() {
+        let m = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let current = m(&[
+            ("team", "a"),
+            ("old", "x"),
+            (META_TEMPLATE, "h"),
+            ("theirs", "y"),
+        ]);
+        let desired = m(&[("team", "b"), ("new", "z")]);
+        let removed = BTreeSet::from(["old".to_string(), META_TEMPLATE.to_string()]);
+        let (set, delete) = metadata_changes(&current, &desired, &removed);
+        assert_eq!(set, m(&[("team", "b"), ("new", "z")]));
+        assert_eq!(
+            delete,
+            vec!["old"],
+            "only keys the user removed; never ours"
+        );
+        assert_eq!(
+            metadata_changes(&desired, &desired, &BTreeSet::new()),
+            (BTreeMap::new(), vec![])
+        );
     }
 
     #[test]

@@ -30,6 +30,19 @@ pub struct Resolved {
     pub hcp_version: Option<String>,
     /// The control plane's Kubernetes uid as it is now.
     pub hcp_uid: Option<String>,
+    /// Other hashes of the same template (as earlier versions computed them).
+    pub equivalent_hashes: Vec<String>,
+    /// The Glance image `image` resolves to.
+    pub image_id: Option<String>,
+}
+
+/// The `template_hash` to plan: the recorded one when it names the same template (an
+/// earlier version's hash), so a provider upgrade rolls nothing; else the new one.
+fn planned_hash(prior: &State, r: &Resolved) -> Str {
+    match (&r.template_hash, known(&prior.template_hash)) {
+        (Some(_), Some(p)) if r.equivalent_hashes.contains(&p) => Value::Value(p.into()),
+        (h, _) => opt(h.clone()),
+    }
 }
 
 fn set_default<T>(v: &mut Value<T>, d: T) {
@@ -88,6 +101,7 @@ pub fn plan_create(mut s: State, r: &Resolved) -> State {
     s.members = Value::Unknown;
     s.ready_count = Value::Unknown;
     s.template_hash = opt(r.template_hash.clone());
+    s.image_id = opt(r.image_id.clone());
     s.server_group_id = match has_group(&s) {
         Some(false) => Value::Null,
         _ => Value::Unknown,
@@ -161,12 +175,50 @@ fn control_plane_replaced(prior: &State, r: &Resolved) -> bool {
     matches!((known(&prior.hosted_control_plane_uid), &r.hcp_uid), (Some(had), Some(now)) if &had != now)
 }
 
+/// Optional arguments the configuration leaves out plan their defaults: Terraform proposes
+/// the prior value for an optional+computed attribute missing from the configuration, so
+/// removing `max_parallel = 5` would otherwise keep 5 forever.
+fn unset_from_config(proposed: &mut State, config: &State) {
+    fn clear<T>(planned: &mut Value<T>, configured: &Value<T>) {
+        if configured.is_null() {
+            *planned = Value::Null;
+        }
+    }
+    clear(&mut proposed.k0s_version, &config.k0s_version);
+    clear(&mut proposed.wait_for_nodes, &config.wait_for_nodes);
+    clear(&mut proposed.max_parallel, &config.max_parallel);
+    clear(&mut proposed.stopped_members, &config.stopped_members);
+    if let (Some(p), Some(c)) = (
+        proposed.rolling_update.as_mut_option(),
+        config.rolling_update.as_ref_option(),
+    ) {
+        clear(&mut p.max_surge, &c.max_surge);
+        clear(&mut p.max_unavailable, &c.max_unavailable);
+    }
+    if let (Some(p), Some(c)) = (proposed.drain.as_mut_option(), config.drain.as_ref_option()) {
+        clear(&mut p.enabled, &c.enabled);
+        clear(&mut p.timeout, &c.timeout);
+    }
+}
+
+/// True when `planned` differs from `prior` in anything but what apply observes.
+fn changes_anything(prior: &State, planned: &State) -> bool {
+    let strip = |s: &State| State {
+        members: Value::Null,
+        ready_count: Value::Null,
+        ..s.clone()
+    };
+    strip(prior) != strip(planned)
+}
+
 /// The planned state for an update, and the attribute paths that force replacement.
 pub fn plan_update(
     prior: &State,
     mut proposed: State,
+    config: &State,
     r: &Resolved,
 ) -> (State, Vec<Vec<&'static str>>, Problems) {
+    unset_from_config(&mut proposed, config);
     let replace: Vec<Vec<&'static str>> = REPLACE_PATHS.iter().map(|p| vec![*p]).collect();
     let problems = Problems::default();
     let moved = [
@@ -185,7 +237,9 @@ pub fn plan_update(
     proposed.id = prior.id.clone();
     proposed.uid = prior.uid.clone();
     proposed.hosted_control_plane_uid = prior.hosted_control_plane_uid.clone();
-    proposed.template_hash = opt(r.template_hash.clone());
+    proposed.template_hash = planned_hash(prior, r);
+    // Unknown when the names cannot be resolved now: what apply resolves.
+    proposed.image_id = opt(r.image_id.clone());
     proposed.server_group_id = if has_group(&proposed) == has_group(prior)
         && proposed.server_group_policy == prior.server_group_policy
     {
@@ -204,7 +258,11 @@ pub fn plan_update(
     let policy = known(&proposed.stopped_members)
         .and_then(|p| StoppedPolicy::parse(&p))
         .unwrap_or_default();
-    if satisfied(prior, size, r.template_hash.as_deref(), wait, policy) {
+    // What apply re-reads is unknown whenever apply runs: it may find another truth than
+    // the last refresh (a saved plan applied later, -refresh=false).
+    let hash = known(&proposed.template_hash);
+    if satisfied(prior, size, hash.as_deref(), wait, policy) && !changes_anything(prior, &proposed)
+    {
         proposed.members = prior.members.clone();
         proposed.ready_count = prior.ready_count;
     } else {
@@ -276,11 +334,22 @@ mod tests {
         })
     }
 
+    /// An update whose configuration is `config` (Terraform proposes it as is here).
+    fn update(
+        prior: &State,
+        config: State,
+        r: &Resolved,
+    ) -> (State, Vec<Vec<&'static str>>, Problems) {
+        plan_update(prior, config.clone(), &config, r)
+    }
+
     fn resolved(hash: &str) -> Resolved {
         Resolved {
             template_hash: Some(hash.into()),
             hcp_version: Some("v1.32.6+k0s.0".into()),
             hcp_uid: Some("cp-1".into()),
+            equivalent_hashes: vec![],
+            image_id: Some("img-1".into()),
         }
     }
 
@@ -321,7 +390,7 @@ mod tests {
     #[test]
     fn converged_pool_plans_nothing() {
         let prior = applied("h", 3);
-        let (planned, replace, _) = plan_update(&prior, minimal(), &resolved("h"));
+        let (planned, replace, _) = update(&prior, minimal(), &resolved("h"));
         assert_eq!(
             replace.len(),
             REPLACE_PATHS.len(),
@@ -338,7 +407,7 @@ mod tests {
             hosted_control_plane_id: Value::Unknown,
             ..minimal()
         };
-        let (planned, _, _) = plan_update(&prior, unknown_id, &resolved("h"));
+        let (planned, _, _) = update(&prior, unknown_id, &resolved("h"));
         assert!(planned.uid.is_unknown() && planned.hosted_control_plane_uid.is_unknown());
         assert!(planned.members.is_unknown());
         // Replaced earlier (or out of band): another uid now.
@@ -346,7 +415,7 @@ mod tests {
             hcp_uid: Some("cp-2".into()),
             ..resolved("h")
         };
-        let (planned, _, _) = plan_update(&prior, minimal(), &r);
+        let (planned, _, _) = update(&prior, minimal(), &r);
         assert!(
             planned.hosted_control_plane_uid.is_unknown(),
             "forces the replacement"
@@ -354,7 +423,7 @@ mod tests {
         // A state of an earlier version records no control plane uid: no replacement.
         let mut legacy = applied("h", 3);
         legacy.hosted_control_plane_uid = Value::Null;
-        let (planned, _, _) = plan_update(&legacy, minimal(), &r);
+        let (planned, _, _) = update(&legacy, minimal(), &r);
         assert_eq!(planned.hosted_control_plane_uid, Value::Null);
         assert_eq!(planned.uid, legacy.uid);
     }
@@ -366,19 +435,19 @@ mod tests {
             size: Value::Value(5),
             ..minimal()
         };
-        let (planned, _, _) = plan_update(&prior, bigger, &resolved("h"));
+        let (planned, _, _) = update(&prior, bigger, &resolved("h"));
         assert!(planned.members.is_unknown() && planned.ready_count.is_unknown());
 
         let mut drifted = applied("h", 3);
         if let Some(ms) = drifted.members.as_mut_option() {
             ms.pop();
         }
-        let (planned, _, _) = plan_update(&drifted, minimal(), &resolved("h"));
+        let (planned, _, _) = update(&drifted, minimal(), &resolved("h"));
         assert!(planned.members.is_unknown());
 
         let mut broken = applied("h", 3);
         broken.members.as_mut_option().unwrap()[1] = member("m1", "h", "ERROR", false);
-        let (planned, _, _) = plan_update(&broken, minimal(), &resolved("h"));
+        let (planned, _, _) = update(&broken, minimal(), &resolved("h"));
         assert!(planned.members.is_unknown());
     }
 
@@ -393,15 +462,49 @@ mod tests {
             };
             let mut prior = stopped.clone();
             prior.stopped_members = Value::Value(policy.into());
-            let (planned, _, _) = plan_update(&prior, config, &resolved("h"));
+            let (planned, _, _) = update(&prior, config, &resolved("h"));
             assert_eq!(planned.members.is_unknown(), changes, "{policy}");
         }
     }
 
     #[test]
+    fn a_template_named_by_an_earlier_versions_hash_is_not_rolled() {
+        let prior = applied("legacy", 3);
+        let r = Resolved {
+            equivalent_hashes: vec!["legacy".into()],
+            ..resolved("new")
+        };
+        let (planned, _, _) = update(&prior, minimal(), &r);
+        assert_eq!(planned, prior, "nothing to do after a provider upgrade");
+    }
+
+    #[test]
+    fn removing_an_optional_argument_plans_its_default() {
+        let mut prior = applied("h", 3);
+        prior.max_parallel = Value::Value(5);
+        prior.stopped_members = Value::Value("keep".into());
+        // Terraform proposes the prior values of optional+computed attributes.
+        let proposed = State {
+            max_parallel: Value::Value(5),
+            stopped_members: Value::Value("keep".into()),
+            ..minimal()
+        };
+        let (planned, _, _) = plan_update(&prior, proposed, &minimal(), &resolved("h"));
+        assert_eq!(
+            planned.max_parallel,
+            Value::Value(DEFAULT_MAX_PARALLEL as i64)
+        );
+        assert_eq!(planned.stopped_members, Value::Value("start".into()));
+        assert!(
+            planned.members.is_unknown(),
+            "apply runs, so what it re-reads is unknown"
+        );
+    }
+
+    #[test]
     fn template_change_is_an_in_place_update() {
         let prior = applied("h", 3);
-        let (planned, _, _) = plan_update(&prior, minimal(), &resolved("h2"));
+        let (planned, _, _) = update(&prior, minimal(), &resolved("h2"));
         assert_eq!(planned.uid, prior.uid, "the same instance");
         assert_eq!(planned.template_hash, Value::Value("h2".to_string().into()));
         assert!(planned.members.is_unknown());
@@ -414,7 +517,7 @@ mod tests {
             hosted_control_plane_id: Value::Value("kmc-system/prod".into()),
             ..minimal()
         };
-        let (planned, _, _) = plan_update(&prior, moved, &resolved("h"));
+        let (planned, _, _) = update(&prior, moved, &resolved("h"));
         assert!(planned.uid.is_unknown(), "a new instance");
         assert!(
             planned.id.is_value(),

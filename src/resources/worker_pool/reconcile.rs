@@ -84,13 +84,19 @@ pub struct Pool {
     pub workload: Option<kube::Client>,
     pub spec: PoolSpec,
     pub rt: ResolvedTemplate,
+    /// The hash members of the desired template carry ([`Self::hash`] keeps the recorded
+    /// one when it names the same template: see `MemberTemplate::equivalent_hashes`).
     pub hash: String,
+    /// Every hash that names the desired template.
+    pub hashes: Vec<String>,
     pub uid: String,
     pub pool_id: String,
     pub server_group_id: Option<String>,
     /// Node names of the members the state records (members of earlier versions carry no
     /// pool label: this is how their nodes are found once their servers are gone).
     pub recorded_nodes: BTreeSet<String>,
+    /// Metadata keys the recorded configuration set and the planned one does not.
+    pub removed_metadata: BTreeSet<String>,
     token: OnceCell<Secret>,
     /// Since when, and why, the hosted cluster's nodes cannot be listed.
     nodes_error: std::sync::Mutex<Option<(Instant, String)>>,
@@ -109,6 +115,8 @@ impl Pool {
         uid: String,
     ) -> Self {
         let hash = rt.template.hash();
+        let mut hashes = rt.template.equivalent_hashes();
+        hashes.push(hash.clone());
         let pool_id = format!("{}/{}/{}", hcp.0, hcp.1, spec.name);
         Self {
             os,
@@ -121,10 +129,12 @@ impl Pool {
             spec,
             rt,
             hash,
+            hashes,
             uid,
             pool_id,
             server_group_id: None,
             recorded_nodes: BTreeSet::new(),
+            removed_metadata: BTreeSet::new(),
             token: OnceCell::new(),
             nodes_error: std::sync::Mutex::new(None),
         }
@@ -188,6 +198,16 @@ impl Pool {
             .iter()
             .filter(|s| !removing.contains(&s.id))
             .map(|s| cloud::facts(s, Some(&self.rt.first_network)))
+            .map(|mut f| {
+                // Another name of the desired template is the desired template.
+                if f.template_hash
+                    .as_ref()
+                    .is_some_and(|h| self.hashes.contains(h))
+                {
+                    f.template_hash = Some(self.hash.clone());
+                }
+                f
+            })
             .collect();
         let nodes_ref = match &nodes {
             Some(n) => Nodes::Known(n),
@@ -300,6 +320,33 @@ impl Pool {
         let id = self.os.create_server(&req).await?;
         tracing::debug!(pool = %self.pool_id, server = %id, %name, "server created");
         Ok(id)
+    }
+
+    /// Brings every member's Nova metadata to the configured one, in place (no roll).
+    async fn sync_metadata(&self, observed: &[Observed]) -> Result<(), ApplyError> {
+        let parallel = self.spec.max_parallel.max(1) as usize;
+        let writes: Vec<Result<(), ApplyError>> = stream::iter(observed.to_vec())
+            .map(|o: Observed| async move {
+                let (set, delete) = observe::metadata_changes(
+                    &o.server.metadata,
+                    &self.spec.metadata,
+                    &self.removed_metadata,
+                );
+                if !set.is_empty() {
+                    self.os.set_server_metadata(&o.server.id, &set).await?;
+                }
+                for key in &delete {
+                    self.os.delete_server_metadata(&o.server.id, key).await?;
+                }
+                if !set.is_empty() || !delete.is_empty() {
+                    tracing::info!(pool = %self.pool_id, server = %o.server.id, set = set.len(), deleted = delete.len(), "metadata updated in place");
+                }
+                Ok(())
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        writes.into_iter().collect()
     }
 
     /// Deletes the nodes of this pool whose servers are gone (deleted out of band, or by an
@@ -424,7 +471,10 @@ impl Pool {
             // Done when the pool is right and every server we deleted is gone (a delete
             // can still fail, and the state must not forget a server that exists).
             if rollout::converged(&views, self.spec.size, &self.hash) && removing.is_empty() {
-                let result = self.remove_orphan_nodes(&last).await;
+                let result = match self.sync_metadata(&last).await {
+                    Ok(()) => self.remove_orphan_nodes(&last).await,
+                    Err(e) => Err(e),
+                };
                 return (last, result);
             }
             if Instant::now() >= deadline {

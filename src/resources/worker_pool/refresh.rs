@@ -123,6 +123,12 @@ pub async fn refresh(
             s.hosted_control_plane_uid = string(u);
         }
     }
+    if s.image_id.is_null() {
+        // A state of an earlier version: the image the members run.
+        if let Some(i) = servers.iter().find_map(|sv| sv.image_id.clone()) {
+            s.image_id = string(i);
+        }
+    }
     if s.size.is_null() {
         let version = hcp.as_ref().and_then(|h| h.version.clone());
         super::import::adopt_live(&mut s, &servers, &os, version.as_deref()).await;

@@ -133,10 +133,15 @@ impl WorkerPool {
         // plane is created in the same apply): a typo in flavor, image or networks must fail
         // the plan, before anything is created. The hash needs the version.
         let version = spec.k0s_version.clone().or(hcp_version.clone());
-        let mut template_hash = None;
+        let (mut template_hash, mut equivalent_hashes, mut image_id) = (None, vec![], None);
         match cloud::resolve(&os, &spec, version.as_deref().unwrap_or("v0.0.0+k0s.0")).await {
-            Ok(rt) if version.is_some() => template_hash = Some(rt.template.hash()),
-            Ok(_) => {}
+            Ok(rt) => {
+                image_id = Some(rt.template.image_id.clone());
+                if version.is_some() {
+                    template_hash = Some(rt.template.hash());
+                    equivalent_hashes = rt.template.equivalent_hashes();
+                }
+            }
             Err(problems) => p.extend(problems.0),
         }
         p.report(diags, BLOCKS);
@@ -144,6 +149,8 @@ impl WorkerPool {
             template_hash,
             hcp_version,
             hcp_uid: hcp.as_ref().map(|h| h.uid.clone()),
+            equivalent_hashes,
+            image_id,
         }
     }
 }
@@ -211,7 +218,7 @@ impl Resource for WorkerPool {
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
         spec_from_state(&config).1.report(diags, BLOCKS);
         let resolved = self.resolve_for_plan(diags, &config).await;
-        let (planned, replace, problems) = plan::plan_update(&prior, proposed, &resolved);
+        let (planned, replace, problems) = plan::plan_update(&prior, proposed, &config, &resolved);
         problems.report(diags, BLOCKS);
         let policy = known(&planned.stopped_members)
             .and_then(|p| StoppedPolicy::parse(&p))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description, Schema};
 
 use crate::framework::schema::{
-    block, bool, number, optional_block, string, string_list, string_map,
+    block, bool, number, optional_block, string, string_list, string_map, string_set,
 };
 use crate::framework::timeouts;
 
@@ -63,13 +63,13 @@ pub fn schema() -> Schema {
                 ("flavor", string("Nova flavor name or id.").required()),
                 ("image", string("Glance image name or id (exactly one image must match a name).").required()),
                 ("networks", string_list("Neutron networks (name or id); the first gives the node IP.").required()),
-                ("security_groups", string_list("Security groups (name or id).")),
+                ("security_groups", string_set("Security groups (name or id); a set: their order means nothing.")),
                 ("key_pair", string("Nova key pair for SSH access.")),
                 ("availability_zones", string_list("Availability zones to spread servers over, round-robin.")),
                 ("server_group_policy", string("`anti-affinity`, `soft-anti-affinity` or `none` (default). The pool creates and owns the server group.")),
                 ("metadata", string_map("Extra Nova metadata on every server (updated in place).")),
                 ("labels", string_map("Kubernetes labels of the nodes (given at registration; changing them replaces members).")),
-                ("taints", string_list("Node taints, `key=value:Effect` or `key:Effect`.")),
+                ("taints", string_set("Node taints, `key=value:Effect` or `key:Effect`; a set: their order means nothing.")),
                 ("k0s_version", string("k0s version of the workers; default: the control plane's. Newer than the control plane is refused.").optional_computed()),
                 ("k0s_download_url", string("URL of the k0s binary (air-gapped mirror); default: get.k0s.sh for `k0s_version`.")),
                 ("kubelet_extra_args", string("Extra kubelet arguments, as one string.")),
@@ -83,6 +83,7 @@ pub fn schema() -> Schema {
                 ("ready_count", number("Members whose node is Ready.").computed()),
                 ("server_group_id", string("Nova server group owned by the pool (when `server_group_policy` is set).").computed()),
                 ("template_hash", string("Hash of the member template; members built from another hash are replaced.").computed()),
+                ("image_id", string("The Glance image `image` resolves to now (only `active` images match a name). A new image uploaded under the same name shows here in the plan, with the roll it causes; pin an image by giving its id as `image`.").computed()),
             ],
             vec![
                 ("boot_volume", optional_block(block(

@@ -25,18 +25,48 @@ pub struct MemberTemplate {
     pub taints: Vec<String>,
     pub kubelet_extra_args: Option<String>,
     pub extra_user_data: Option<String>,
-    /// Nova metadata is given at boot; changing it rolls the members like any other input.
+    /// Nova metadata: set at boot and updated in place through Nova's metadata API, so it
+    /// is not part of [`Self::hash`] (only of [`Self::legacy_hash`]).
     pub metadata: BTreeMap<String, String>,
     /// A member joins its server group at boot only, so a policy change rolls the pool.
     pub server_group_policy: Option<String>,
 }
 
+fn digest16(t: &MemberTemplate) -> String {
+    let json = serde_json::to_vec(t).expect("serializable");
+    let digest = Sha256::digest(json);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 impl MemberTemplate {
-    /// 16 hex digits of SHA-256 over the canonical JSON of the template.
+    /// 16 hex digits of SHA-256 over the canonical JSON of what a member is built from:
+    /// security groups and taints in sorted order (their order means nothing), Nova metadata
+    /// left out (it is updated in place).
     pub fn hash(&self) -> String {
-        let json = serde_json::to_vec(self).expect("serializable");
-        let digest = Sha256::digest(json);
-        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+        let mut canonical = self.clone();
+        canonical.metadata.clear();
+        canonical.security_groups.sort();
+        canonical.security_groups.dedup();
+        canonical.taints.sort();
+        canonical.taints.dedup();
+        digest16(&canonical)
+    }
+
+    /// The hash earlier versions computed (order kept, metadata in): members built by them
+    /// from this very template carry it, and are current, not due for a roll. Equal to
+    /// [`Self::hash`] for most templates (no metadata, lists already sorted).
+    pub fn legacy_hash(&self) -> String {
+        digest16(self)
+    }
+
+    /// Hashes that name this same template (besides [`Self::hash`]).
+    pub fn equivalent_hashes(&self) -> Vec<String> {
+        let legacy = self.legacy_hash();
+        if legacy == self.hash() {
+            vec![]
+        } else {
+            vec![legacy]
+        }
     }
 
     /// The cloud-init inputs of this template.
@@ -158,6 +188,27 @@ mod tests {
             }
             .hash()
         );
+    }
+
+    #[test]
+    fn order_free_lists_and_metadata_do_not_change_the_hash() {
+        let t = MemberTemplate {
+            flavor_id: "f1".into(),
+            security_groups: vec!["sg-a".into(), "sg-b".into()],
+            taints: vec!["a:NoSchedule".into(), "b:NoSchedule".into()],
+            ..Default::default()
+        };
+        let reordered = MemberTemplate {
+            security_groups: vec!["sg-b".into(), "sg-a".into()],
+            taints: vec!["b:NoSchedule".into(), "a:NoSchedule".into()],
+            metadata: BTreeMap::from([("team".to_string(), "x".to_string())]),
+            ..t.clone()
+        };
+        assert_eq!(t.hash(), reordered.hash());
+        // A template of earlier versions (sorted, no metadata) keeps its hash.
+        assert_eq!(t.legacy_hash(), t.hash());
+        assert!(t.equivalent_hashes().is_empty());
+        assert_eq!(reordered.equivalent_hashes(), vec![reordered.legacy_hash()]);
     }
 
     #[test]

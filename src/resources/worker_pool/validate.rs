@@ -35,16 +35,12 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         complete &= !v.is_unknown() && !v.is_null();
     }
     // A list or map with an unknown element is not complete either (its hash would change).
-    for l in [
-        &s.networks,
-        &s.security_groups,
-        &s.availability_zones,
-        &s.taints,
-    ] {
+    for l in [&s.networks, &s.availability_zones] {
         complete &= !l.is_unknown()
             && l.as_ref_option()
                 .is_none_or(|l| l.iter().all(|n| !n.is_unknown()));
     }
+    complete &= set_complete(&s.security_groups) && set_complete(&s.taints);
     for m in [&s.labels, &s.metadata] {
         complete &= !m.is_unknown()
             && m.as_ref_option()
@@ -141,7 +137,7 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
             p.push(&["labels"], "Invalid label", format!("{k}={v} is not a valid Kubernetes label (keys like node.example.com/pool, values of at most 63 letters, digits, '-', '_', '.')."));
         }
     }
-    let taints = known_list(&s.taints);
+    let taints = known_set(&s.taints);
     for t in &taints {
         if let Err(e) = check_taint(t) {
             p.push(&["taints"], "Invalid taint", e);
@@ -260,7 +256,7 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         flavor: known(&s.flavor).unwrap_or_default(),
         image: known(&s.image).unwrap_or_default(),
         networks,
-        security_groups: known_list(&s.security_groups),
+        security_groups: known_set(&s.security_groups),
         key_pair: known(&s.key_pair),
         availability_zones: known_list(&s.availability_zones),
         server_group_policy,
@@ -329,7 +325,7 @@ pub(crate) mod tests {
             ),
             (
                 State {
-                    taints: Value::Value(vec![v("gpu=true")]),
+                    taints: Value::Value([v("gpu=true")].into_iter().collect()),
                     ..minimal()
                 },
                 "taints",
