@@ -3,6 +3,7 @@
 //! waiting with a deadline, k0s versions, and a secret type that cannot be logged by
 //! accident. Resources use these instead of repeating them.
 
+pub mod block;
 pub mod diag;
 pub mod duration;
 pub mod ownership;

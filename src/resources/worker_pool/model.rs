@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueSet};
+use tf_provider::value::{Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueSet};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
@@ -26,7 +26,7 @@ pub struct State {
     pub key_pair: Str,
     pub availability_zones: ValueList<Str>,
     pub server_group_policy: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub boot_volume: Value<BootVolumeBlock>,
     pub metadata: ValueMap<'static, Str>,
     pub labels: ValueMap<'static, Str>,
@@ -35,14 +35,14 @@ pub struct State {
     pub k0s_download_url: Str,
     pub kubelet_extra_args: Str,
     pub extra_user_data: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub rolling_update: Value<RollingUpdateBlock>,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub drain: Value<DrainBlock>,
     pub wait_for_nodes: ValueBool,
     pub max_parallel: ValueNumber,
     pub stopped_members: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub timeouts: Value<TimeoutsBlock>,
     // Computed.
     pub uid: Str,

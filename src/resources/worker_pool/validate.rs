@@ -41,6 +41,11 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
                 .is_none_or(|l| l.iter().all(|n| !n.is_unknown()));
     }
     complete &= set_complete(&s.security_groups) && set_complete(&s.taints);
+    // A whole block unknown (a `dynamic` block whose for_each is known only after apply).
+    complete &= !s.boot_volume.is_unknown()
+        && !s.rolling_update.is_unknown()
+        && !s.drain.is_unknown()
+        && !s.timeouts.is_unknown();
     for m in [&s.labels, &s.metadata] {
         complete &= !m.is_unknown()
             && m.as_ref_option()
