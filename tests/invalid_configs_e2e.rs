@@ -266,6 +266,12 @@ fn plan_time_lookups_fail_before_anything_is_created() {
             "k0s_version = \"v1.33.1+k0s.0\"",
             &["v1.32.6+k0s.0"],
         ),
+        (
+            "availability_zones = [\"az1\", \"az9\"]",
+            "Unknown availability zone",
+            "availability_zones = [\"az1\", \"az9\"]",
+            &["availability zone 'az9' not found", "az1", "az2"],
+        ),
         ("size = -1", "Invalid size", "size = -1", &[]),
         (
             "taints = [\"gpu=true\"]",

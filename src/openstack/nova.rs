@@ -539,6 +539,42 @@ impl OpenStack {
         }
     }
 
+    /// An availability zone by name; an error listing the available ones when it does not
+    /// exist or is not available (Nova would put the servers in ERROR: "No valid host").
+    pub async fn find_availability_zone(&self, name: &str) -> Result<String, OsError> {
+        let v = self.get_json(Service::Compute, "/os-availability-zone").await?;
+        let zones: Vec<(String, bool)> = v["availabilityZoneInfo"]
+            .as_array()
+            .map(|zs| {
+                zs.iter()
+                    .filter_map(|z| {
+                        let name = z["zoneName"].as_str()?.to_string();
+                        Some((name, z["zoneState"]["available"].as_bool().unwrap_or(false)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match zones.iter().find(|(z, _)| z == name) {
+            Some((z, true)) => Ok(z.clone()),
+            Some((_, false)) => Err(OsError::NotUsable {
+                kind: "availability zone",
+                name: name.to_string(),
+                found: vec![format!("{name} (not available)")],
+            }),
+            None => Err(OsError::NotFound {
+                kind: "availability zone",
+                name: name.to_string(),
+                available: hint_names(
+                    zones
+                        .into_iter()
+                        .filter(|(_, ok)| *ok)
+                        .map(|(z, _)| z)
+                        .collect(),
+                ),
+            }),
+        }
+    }
+
     /// All flavors visible to the project.
     pub async fn list_flavors(&self) -> Result<Vec<Flavor>, OsError> {
         let items = self

@@ -52,8 +52,18 @@ pub async fn resolve(
             None => None,
         }
     };
-    let (flavor, image, networks, groups, key_pair) =
-        futures_util::join!(flavor, image, networks, groups, key_pair);
+    let zones = futures_util::future::join_all(
+        spec.availability_zones
+            .iter()
+            .map(|z| os.find_availability_zone(z)),
+    );
+    let (flavor, image, networks, groups, key_pair, zones) =
+        futures_util::join!(flavor, image, networks, groups, key_pair, zones);
+    for z in zones {
+        if let Err(e) = z {
+            lookup_problem(&mut p, "availability_zones", &e);
+        }
+    }
     let flavor = flavor
         .map_err(|e| lookup_problem(&mut p, "flavor", &e))
         .ok();
