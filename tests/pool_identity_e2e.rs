@@ -307,3 +307,31 @@ fn import_of_a_typo_is_an_error_and_an_import_plans_nothing() {
     assert!(!plan.all().contains("must be replaced"), "{}", plan.all());
     assert_state_matches_cloud(&cloud, &tf);
 }
+
+/// Issue 20, item 2: a first apply that times out says how to keep what it built, and
+/// `terraform untaint` then lets the next apply finish the job on the same servers.
+#[test]
+fn a_create_that_times_out_is_kept_by_untaint_and_finished_by_the_next_apply() {
+    let cloud = CloudSim::start();
+    let tf = TfDir::new("");
+    cloud.write_files(&tf);
+    let slow_pool = pool(2, "").replace("create = \"2m\"", "create = \"3s\"");
+    tf.write("main.tf", &cloud.dev_control_plane_config());
+    tf.init();
+    tf.apply().assert_ok();
+    tf.write("main.tf", &format!("{}{slow_pool}", cloud.dev_control_plane_config()));
+    // Servers take 6 s to boot: the 3 s create times out with both of them in BUILD.
+    cloud.set_faults(serde_json::json!({"boot_latency_ms": 6000}));
+    let out = tf.apply();
+    out.assert_failed()
+        .assert_contains("Worker pool not converged")
+        .assert_contains("terraform untaint");
+    let built: BTreeSet<String> = pool_servers(&cloud).into_iter().map(|s| s.id).collect();
+    assert_eq!(built.len(), 2);
+    tf.run(&["untaint", "-no-color", "k0stack_worker_pool.general"]).assert_ok();
+    cloud.set_faults(serde_json::json!({"boot_latency_ms": 200}));
+    tf.apply().assert_ok();
+    let after: BTreeSet<String> = pool_servers(&cloud).into_iter().map(|s| s.id).collect();
+    assert_eq!(after, built, "the same servers, finished rather than replaced");
+    assert_state_matches_cloud(&cloud, &tf);
+}

@@ -64,6 +64,21 @@ async fn clean_stale(os: &OpenStack, kube: &kube::Client, ns: &str, pool: &str, 
     }
 }
 
+/// What a failed apply says happens next. A failed create must fail the run (CI gates on
+/// it), and Terraform marks every resource whose create failed as tainted, to be replaced
+/// by the next apply: the provider cannot prevent that, so it says how to keep the servers.
+pub fn not_converged(why: &str, creating: bool) -> String {
+    if creating {
+        format!(
+            "{why}. Every server that exists is recorded in the state, but Terraform marks a resource whose create failed as tainted: \
+             the next apply would replace the pool (delete these servers and create new ones). To keep them and let the next apply \
+             finish the job instead, run `terraform untaint <address of this k0stack_worker_pool>` once the cause is fixed, then apply."
+        )
+    } else {
+        format!("{why}. Every server that exists is recorded in the state; fix the cause and apply again: it continues from there.")
+    }
+}
+
 /// Create (`prior` None) and update: converge the pool to `planned`.
 pub async fn apply(
     handle: &ProviderHandle,
@@ -220,7 +235,7 @@ pub async fn apply(
         }
         Err(e) => {
             // The join token stays valid until it expires: members still booting can join.
-            error(diags, "Worker pool not converged", format!("{e}. Every server that exists is recorded in the state; fix the cause and apply again."));
+            error(diags, "Worker pool not converged", not_converged(&e.to_string(), prior.is_none()));
         }
     }
     Some((state, ValueEmpty::default()))
