@@ -78,6 +78,7 @@ fn assert_state_matches_cloud(cloud: &CloudSim, tf: &TfDir) {
         .as_array()
         .map(|ms| {
             ms.iter()
+                .filter(|m| m["status"] != "DELETED")
                 .filter_map(|m| m["id"].as_str().map(String::from))
                 .collect()
         })
@@ -222,6 +223,11 @@ fn a_repaired_member_leaves_no_node_behind() {
     cloud.wait_for("the server to be gone", || {
         !pool_servers(&cloud).iter().any(|s| s.id == victim.id)
     });
+    // The plan names it (issue 20, item 5).
+    tf.plan()
+        .assert_ok()
+        .assert_contains("Members deleted out of band")
+        .assert_contains(&format!("{} ({})", victim.name, victim.id));
     tf.apply().assert_ok();
     assert_eq!(pool_servers(&cloud).len(), 3);
     let nodes: Vec<String> = cloud
@@ -319,7 +325,10 @@ fn a_create_that_times_out_is_kept_by_untaint_and_finished_by_the_next_apply() {
     tf.write("main.tf", &cloud.dev_control_plane_config());
     tf.init();
     tf.apply().assert_ok();
-    tf.write("main.tf", &format!("{}{slow_pool}", cloud.dev_control_plane_config()));
+    tf.write(
+        "main.tf",
+        &format!("{}{slow_pool}", cloud.dev_control_plane_config()),
+    );
     // Servers take 6 s to boot: the 3 s create times out with both of them in BUILD.
     cloud.set_faults(serde_json::json!({"boot_latency_ms": 6000}));
     let out = tf.apply();
@@ -328,10 +337,14 @@ fn a_create_that_times_out_is_kept_by_untaint_and_finished_by_the_next_apply() {
         .assert_contains("terraform untaint");
     let built: BTreeSet<String> = pool_servers(&cloud).into_iter().map(|s| s.id).collect();
     assert_eq!(built.len(), 2);
-    tf.run(&["untaint", "-no-color", "k0stack_worker_pool.general"]).assert_ok();
+    tf.run(&["untaint", "-no-color", "k0stack_worker_pool.general"])
+        .assert_ok();
     cloud.set_faults(serde_json::json!({"boot_latency_ms": 200}));
     tf.apply().assert_ok();
     let after: BTreeSet<String> = pool_servers(&cloud).into_iter().map(|s| s.id).collect();
-    assert_eq!(after, built, "the same servers, finished rather than replaced");
+    assert_eq!(
+        after, built,
+        "the same servers, finished rather than replaced"
+    );
     assert_state_matches_cloud(&cloud, &tf);
 }

@@ -117,6 +117,33 @@ fn metadata_changes_in_place_without_a_roll() {
 }
 
 #[test]
+fn a_scale_down_plan_names_the_members_it_removes() {
+    let (cloud, tf) = setup("image = \"ubuntu-24.04\"");
+    let mut live = servers(&cloud);
+    live.sort_by(|a, b| a.name.cmp(&b.name));
+    let config = pool("image = \"ubuntu-24.04\"")
+        .replace("size                    = 2", "size                    = 1");
+    tf.write(
+        "main.tf",
+        &format!("{}{config}", cloud.dev_control_plane_config()),
+    );
+    let plan = tf.plan();
+    plan.assert_ok()
+        .assert_contains("Members removed by the scale-down")
+        .assert_contains("scaling from 2 to 1 removes 1");
+    let all = plan.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let note = all.split("scaling from 2 to 1").nth(1).unwrap_or_default();
+    let note = note.split('.').next().unwrap_or_default().to_string();
+    let named: Vec<_> = live.iter().filter(|s| note.contains(&s.id)).collect();
+    assert_eq!(named.len(), 1, "exactly one member named:\n{}", plan.all());
+    let going = named[0].id.clone();
+    tf.apply().assert_ok();
+    let left = servers(&cloud);
+    assert_eq!(left.len(), 1);
+    assert_ne!(left[0].id, going, "the member the plan named went");
+}
+
+#[test]
 fn a_removed_optional_argument_plans_its_default() {
     let (cloud, tf) =
         setup("image = \"ubuntu-24.04\"\n  max_parallel = 3\n  stopped_members = \"keep\"");

@@ -542,7 +542,9 @@ impl OpenStack {
     /// An availability zone by name; an error listing the available ones when it does not
     /// exist or is not available (Nova would put the servers in ERROR: "No valid host").
     pub async fn find_availability_zone(&self, name: &str) -> Result<String, OsError> {
-        let v = self.get_json(Service::Compute, "/os-availability-zone").await?;
+        let v = self
+            .get_json(Service::Compute, "/os-availability-zone")
+            .await?;
         let zones: Vec<(String, bool)> = v["availabilityZoneInfo"]
             .as_array()
             .map(|zs| {

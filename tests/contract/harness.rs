@@ -188,7 +188,9 @@ fn consistency(cloud: &CloudSim, tf: &TfDir) -> Result<(), String> {
         let members: BTreeSet<String> = v["members"]
             .as_array()
             .map(|ms| {
+                // Members found gone by the last refresh show as DELETED until an apply.
                 ms.iter()
+                    .filter(|m| m["status"] != "DELETED")
                     .filter_map(|m| m["id"].as_str().map(String::from))
                     .collect()
             })

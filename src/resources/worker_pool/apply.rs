@@ -235,7 +235,11 @@ pub async fn apply(
         }
         Err(e) => {
             // The join token stays valid until it expires: members still booting can join.
-            error(diags, "Worker pool not converged", not_converged(&e.to_string(), prior.is_none()));
+            error(
+                diags,
+                "Worker pool not converged",
+                not_converged(&e.to_string(), prior.is_none()),
+            );
         }
     }
     Some((state, ValueEmpty::default()))

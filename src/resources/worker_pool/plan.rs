@@ -305,6 +305,65 @@ pub fn stopped_note(prior: &State, policy: StoppedPolicy) -> Option<String> {
     ))
 }
 
+/// `name (id)` of recorded members matching `pick`.
+fn member_names(prior: &State, pick: impl Fn(&Member) -> bool) -> Vec<String> {
+    known_objects(&prior.members)
+        .iter()
+        .filter(|m| pick(m))
+        .map(|m| {
+            format!(
+                "{} ({})",
+                known(&m.name).unwrap_or_default(),
+                known(&m.id).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The plan's note about members whose servers were deleted out of band (None: none).
+pub fn gone_note(prior: &State) -> Option<String> {
+    let gone = member_names(prior, |m| known(&m.status).as_deref() == Some("DELETED"));
+    (!gone.is_empty()).then(|| {
+        format!(
+            "{} member(s) deleted out of band since the last apply: {}; apply creates replacements and removes their nodes from the hosted cluster.",
+            gone.len(),
+            gone.join(", ")
+        )
+    })
+}
+
+/// The plan's note about which members a scale-down removes, chosen as apply chooses them
+/// (unhealthy first, then the newest).
+pub fn scale_down_note(prior: &State, planned: &State, policy: StoppedPolicy) -> Option<String> {
+    let size = planned.size.as_ref_option().copied()?.max(0) as u32;
+    let hash = known(&planned.template_hash)?;
+    let views = recorded_views(prior, policy);
+    let live = views.iter().filter(|v| v.health != Health::Failed).count();
+    if size as usize >= live {
+        return None;
+    }
+    let step = rollout::next_step(
+        &views,
+        size,
+        &hash,
+        rollout::Policy {
+            max_surge: 0,
+            max_unavailable: u32::MAX,
+        },
+    );
+    let going = member_names(prior, |m| {
+        known(&m.id).is_some_and(|id| step.remove.contains(&id))
+            && known(&m.status).as_deref() != Some("DELETED")
+    });
+    (!going.is_empty()).then(|| {
+        format!(
+            "scaling from {live} to {size} removes {} (drained first): {}.",
+            going.len(),
+            going.join(", ")
+        )
+    })
+}
+
 /// A worker may run the control plane's version or an older one, never a newer one.
 pub fn check_worker_version(worker: &str, control_plane: &str) -> Result<(), String> {
     match (K0sVersion::parse(worker), K0sVersion::parse(control_plane)) {

@@ -3,6 +3,7 @@
 //! with a warning, and a pool is dropped from the state only when its control plane and all
 //! its servers are provably gone.
 
+use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use crate::framework::diag;
@@ -17,6 +18,26 @@ use super::observe::{self, Nodes};
 use super::record;
 use super::resource::{error, record_observation, string, workload_client};
 use super::validate::parse_hcp_id;
+
+/// Members recorded before whose servers are gone stay in `members` with status
+/// `DELETED` until the next apply replaces them, so that the plan can name them (the next
+/// apply's observation drops them).
+fn keep_gone_members(s: &mut State, prior: &[Member]) {
+    let live: Vec<Member> = known_objects(&s.members);
+    let mut all = live.clone();
+    for m in prior {
+        if !live.iter().any(|l| l.id == m.id) {
+            all.push(Member {
+                status: string("DELETED"),
+                ready: Value::Value(false),
+                ..m.clone()
+            });
+        }
+    }
+    if all.len() != live.len() {
+        s.members = Value::Value(all.into_iter().map(Value::Value).collect());
+    }
+}
 
 /// The refreshed state, or None when the pool no longer exists (nothing to keep).
 pub async fn refresh(
@@ -134,6 +155,7 @@ pub async fn refresh(
         super::import::adopt_live(&mut s, &servers, &os, version.as_deref()).await;
     }
     record_observation(&mut s, &observed);
+    keep_gone_members(&mut s, &prior);
     if let Some(h) = &hcp {
         let pool_id = format!("{hcp_id}/{name}");
         let hcp_uid = known(&s.hosted_control_plane_uid).unwrap_or_else(|| h.uid.clone());

@@ -223,12 +223,18 @@ impl Resource for WorkerPool {
         let policy = known(&planned.stopped_members)
             .and_then(|p| StoppedPolicy::parse(&p))
             .unwrap_or_default();
-        if let Some(note) = plan::stopped_note(&prior, policy) {
-            diags.add_warning(diag::error(
-                "Stopped members",
-                note,
-                AttributePath::new("members"),
-            ));
+        let notes = [
+            ("Stopped members", plan::stopped_note(&prior, policy)),
+            ("Members deleted out of band", plan::gone_note(&prior)),
+            (
+                "Members removed by the scale-down",
+                plan::scale_down_note(&prior, &planned, policy),
+            ),
+        ];
+        for (summary, note) in notes {
+            if let Some(note) = note {
+                diags.add_warning(diag::error(summary, note, AttributePath::new("members")));
+            }
         }
         let replace = diag::attribute_paths(replace, BLOCKS);
         Some((planned, private, replace))
