@@ -169,16 +169,13 @@ fn destroy_with_the_parent_gone(subject: Subject) {
 fn a_renamed_context_plans_nothing() {
     let (cloud, tf) = harness::start(Subject::Mgmt, "");
     tf.apply().assert_ok();
-    let kubeconfig = std::fs::read_to_string(tf.path().join("mgmt.kubeconfig")).unwrap();
-    let context = kubeconfig
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("current-context:"))
-        .map(|c| c.trim().trim_matches('"').to_string())
-        .expect("a current context");
-    tf.write(
-        "mgmt.kubeconfig",
-        &kubeconfig.replace(&context, "ci-runner"),
-    );
+    // Only the context's name changes (the user and its token stay).
+    let path = tf.path().join("mgmt.kubeconfig");
+    let mut kubeconfig: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    kubeconfig["current-context"] = "ci-runner".into();
+    kubeconfig["contexts"][0]["name"] = "ci-runner".into();
+    tf.write("mgmt.kubeconfig", &serde_yaml::to_string(&kubeconfig).unwrap());
     assert_plan_empty(&tf);
     harness::assert_consistent(&cloud, &tf);
 }
