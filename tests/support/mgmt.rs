@@ -219,3 +219,43 @@ spec:
     spec:
       containers: [{name: manager, image: quay.io/k0sproject/k0smotron:v1.10.9}]
 "#;
+
+/// The annotations of an object (an empty map when it has none).
+pub fn annotations(obj: &Value) -> serde_json::Map<String, Value> {
+    obj["metadata"]["annotations"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Removes every `k0stack.io/` annotation of an object: how the objects of a provider
+/// version before owner annotations look.
+pub fn strip_k0stack_annotations(
+    sim: &MgmtSim,
+    group: &str,
+    version: &str,
+    plural: &str,
+    ns: &str,
+    name: &str,
+) {
+    let mut store = sim.sim.api.store.lock().unwrap();
+    let rt = store.find(group, version, plural).expect("a served kind");
+    let obj = store.get(&rt, ns, name).expect("the object");
+    let nulls: serde_json::Map<String, Value> = annotations(&obj)
+        .keys()
+        .filter(|k| k.starts_with("k0stack.io/"))
+        .map(|k| (k.clone(), Value::Null))
+        .collect();
+    let patch = json!({"metadata": {"annotations": nulls}});
+    store
+        .patch_merge(&rt, ns, name, &patch, "kubectl", false)
+        .expect("patched");
+}
+
+/// A provider `openstack` block for user `user` (nothing contacts it: the credentials
+/// only go into the stored clouds.yaml).
+pub fn openstack_as(user: &str, project: &str) -> String {
+    format!(
+        "  openstack {{\n    auth_url     = \"https://keystone.example.com:5000/v3\"\n    user_name    = \"{user}\"\n    password     = \"password-of-{user}-must-not-leak\"\n    project_name = \"{project}\"\n    region       = \"RegionOne\"\n  }}"
+    )
+}

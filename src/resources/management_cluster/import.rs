@@ -8,7 +8,7 @@
 
 use tf_provider::value::Value;
 
-use crate::framework::ownership;
+use crate::framework::ownership::{self, Owner};
 use crate::framework::validators::dns_label;
 use crate::provider::Clients;
 use crate::resources::kube_io::{self, KubeError};
@@ -56,8 +56,8 @@ impl ImportError {
     }
 }
 
-/// The state of the imported resource (read fills in the rest).
-pub async fn import(clients: &Clients, id: &str) -> Result<State, ImportError> {
+/// The state of the imported resource (read fills in the rest), and warnings.
+pub async fn import(clients: &Clients, id: &str) -> Result<(State, Vec<String>), ImportError> {
     let parsed = identity::parse(id).ok_or_else(|| ImportError::BadId(id.into()))?;
     let k = clients.kube().map_err(|_| ImportError::NoConnection)?;
     let kube = &k.client;
@@ -88,24 +88,30 @@ pub async fn import(clients: &Clients, id: &str) -> Result<State, ImportError> {
     {
         return Err(ImportError::NoNamespace(ns));
     }
-    // Import is this instance's claim to use the namespace (never to own it).
+    // Import is this instance's claim to use the namespace (never to own it: destroy
+    // leaves it), and to own the credentials Secret of the default name.
     let instance = ownership::new_instance_id();
     namespace::mark_used(kube, &ns, &instance).await?;
-    let default_secret = kube_io::get(
-        kube,
-        &kube_io::secret_resource(),
-        Some(&ns),
-        DEFAULT_SECRET_NAME,
-    )
-    .await?
-    .is_some();
-    Ok(State {
+    let mut warnings = Vec::new();
+    let ar = kube_io::secret_resource();
+    let secret = kube_io::get(kube, &ar, Some(&ns), DEFAULT_SECRET_NAME).await?;
+    if let Some(o) = &secret {
+        if let Some(before) = Owner::of(o) {
+            warnings.push(format!(
+                "Secret {ns}/{DEFAULT_SECRET_NAME} belonged to k0stack instance {}; it is now this one's ({instance}). If a state still manages that instance, remove it there (terraform state rm), or both will write the Secret.",
+                before.instance
+            ));
+        }
+        let patch = ownership::owner_patch(&Owner::created(&instance));
+        kube_io::patch_merge(kube, &ar, Some(&ns), DEFAULT_SECRET_NAME, &patch).await?;
+    }
+    let state = State {
         id: Value::Value(identity::format(&live, &ns).into()),
         namespace: Value::Value(ns.into()),
         force_destroy: Value::Value(false),
         namespace_created: Value::Value(false),
         instance_id: Value::Value(instance.into()),
-        openstack_credentials: if default_secret {
+        openstack_credentials: if secret.is_some() {
             Value::Value(CredentialsBlock {
                 secret_name: Value::Value(DEFAULT_SECRET_NAME.into()),
                 ..Default::default()
@@ -114,5 +120,6 @@ pub async fn import(clients: &Clients, id: &str) -> Result<State, ImportError> {
             Value::Null
         },
         ..Default::default()
-    })
+    };
+    Ok((state, warnings))
 }

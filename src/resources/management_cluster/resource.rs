@@ -302,7 +302,16 @@ impl Resource for ManagementCluster {
             }
         };
         match import::import(&clients, &id).await {
-            Ok(state) => Some((state, ValueEmpty::default())),
+            Ok((state, warnings)) => {
+                for w in warnings {
+                    diags.add_warning(diag::error(
+                        "Taken over by the import",
+                        w,
+                        AttributePath::root(),
+                    ));
+                }
+                Some((state, ValueEmpty::default()))
+            }
             Err(e) => {
                 diags.add_error(diag::error(
                     e.summary(),
