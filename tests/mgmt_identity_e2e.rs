@@ -114,6 +114,23 @@ fn a_renamed_context_or_another_url_for_the_same_cluster_plans_nothing() {
     let uid = mgmt::kube_system_uid(&sim);
     assert_eq!(tf.outputs()["id"]["value"], format!("{uid}/kmc-system"));
     assert_eq!(tf.plan_exit_code().code, Some(0));
+    // Replaced, it is another instance with an id only apply knows: what references it
+    // sees that in its own plan.
+    let replace = tf.run(&[
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-replace=k0stack_management_cluster.this",
+    ]);
+    replace
+        .assert_ok()
+        .assert_contains("k0stack_management_cluster.this will be replaced, as requested")
+        .assert_contains(&format!(
+            "~ id = \"{uid}/kmc-system\" -> (known after apply)"
+        ))
+        .assert_contains(&format!(
+            "~ management_cluster_id = \"{uid}/kmc-system\" -> (known after apply)"
+        ));
 
     // A laptop's context name vs CI's.
     let kc = sim.sim.kubeconfig();
