@@ -337,3 +337,89 @@ fn a_state_of_the_previous_version_is_converted_and_claims_what_it_created() {
     tf.destroy().assert_ok();
     assert!(!mgmt::namespaces(&sim).contains(&"kmc-system".to_string()));
 }
+
+/// Issue 13 (SIGKILL mid-create, this resource): an apply killed after it created the
+/// namespace and the Secret (marked `creating`, lease expired once nobody renews it) is
+/// finished by the next apply, which adopts them: one namespace, one Secret, owned by the
+/// state's instance, and destroy removes both.
+#[test]
+fn an_interrupted_create_is_adopted_by_the_next_apply() {
+    let sim = MgmtSim::start(K8sOptions {
+        ready_delay: Duration::from_millis(200),
+        k0smotron_versions: vec![],
+        ..Default::default()
+    });
+    let config = format!(
+        "{}{}",
+        connected_provider("mgmt.kubeconfig", ""),
+        management_cluster(
+            "this",
+            "kmc-system",
+            "  k0smotron_manifest = file(\"${path.module}/k0smotron.yaml\")\n  openstack_credentials {\n    clouds_yaml = file(\"${path.module}/clouds.yaml\")\n  }"
+        )
+    );
+    let tf = dir_with_clouds(&sim, &config);
+    tf.write("k0smotron.yaml", mgmt::K0SMOTRON_MANIFEST);
+    // Slow API: the create is still installing k0smotron when it is killed.
+    sim.sim.api.faults.lock().unwrap().latency = Duration::from_millis(150);
+    let mut child = tf.spawn(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    let started = std::time::Instant::now();
+    while mgmt::get(
+        &sim,
+        "",
+        "v1",
+        "secrets",
+        "kmc-system",
+        "openstack-cloud-config",
+    )
+    .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the create never wrote its Secret"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    support::sigkill(&mut child);
+    sim.sim.api.faults.lock().unwrap().latency = Duration::ZERO;
+    let left = mgmt::get(
+        &sim,
+        "",
+        "v1",
+        "secrets",
+        "kmc-system",
+        "openstack-cloud-config",
+    )
+    .unwrap();
+    let killed = owner(&left).expect("an owner");
+    assert_eq!(
+        mgmt::annotations(&left)["k0stack.io/owner-phase"],
+        "creating"
+    );
+    tf.run(&["state", "list"]).assert_no_crash();
+
+    tf.apply().assert_ok();
+    let st = mgmt::attributes(&tf, "k0stack_management_cluster", "this");
+    assert_eq!(
+        st["instance_id"],
+        killed.as_str(),
+        "the killed create's instance continues"
+    );
+    assert_eq!(st["namespace_created"], true);
+    for (plural, ns, name) in [
+        ("namespaces", "", "kmc-system"),
+        ("secrets", "kmc-system", "openstack-cloud-config"),
+    ] {
+        let o = mgmt::get(&sim, "", "v1", plural, ns, name).unwrap();
+        assert_eq!(owner(&o).as_deref(), Some(killed.as_str()), "{name}");
+        assert_eq!(
+            mgmt::annotations(&o)["k0stack.io/owner-phase"],
+            "created",
+            "{name}"
+        );
+    }
+    assert_eq!(tf.plan_exit_code().code, Some(0));
+    tf.destroy().assert_ok();
+    assert!(!mgmt::namespaces(&sim).contains(&"kmc-system".to_string()));
+    assert!(mgmt::crds(&sim).is_empty());
+}

@@ -103,19 +103,25 @@ pub async fn apply(
             )
         })?;
     s.instance_id = Value::Value(en.instance.clone().into());
-    s.namespace_created = Value::Value(en.owned);
-    s.namespace_uid = en
-        .uid
-        .clone()
-        .map(|u| Value::Value(u.into()))
-        .unwrap_or(Value::Null);
+    // A value the plan knew stays as planned (Terraform's contract; they can only differ
+    // when someone changed the namespace since the refresh, which the next one records).
+    if s.namespace_created.is_unknown() {
+        s.namespace_created = Value::Value(en.owned);
+    }
+    if s.namespace_uid.is_unknown() {
+        s.namespace_uid = en
+            .uid
+            .clone()
+            .map(|u| Value::Value(u.into()))
+            .unwrap_or(Value::Null);
+    }
     let mut leases: Vec<LeaseTarget> = Vec::new();
     if en.created {
         leases.push((kube_io::namespace_resource(), None, ns.clone()));
     }
     let result = apply_contents(clients, kube, s, prior, &mut leases, legacy, timeout).await;
     let instance = known(&s.instance_id).unwrap_or_default();
-    if let Err(e) = mark_all_created(kube, s, &ns, &instance).await {
+    if let Err(e) = mark_all_created(kube, s, &ns, &instance, en.owned).await {
         tracing::warn!("cannot mark the objects of {ns} created: {e}");
     }
     result
@@ -261,10 +267,14 @@ async fn mark_all_created(
     s: &State,
     ns: &str,
     instance: &str,
+    namespace_owned: bool,
 ) -> Result<(), KubeError> {
-    if s.namespace_created.as_ref_option().copied() == Some(true) {
-        if let Some(o) = kube_io::get(kube, &kube_io::namespace_resource(), None, ns).await? {
-            owned::mark_created(kube, &kube_io::namespace_resource(), &o, instance).await?;
+    if namespace_owned {
+        let ar = kube_io::namespace_resource();
+        if let Some(o) = kube_io::get(kube, &ar, None, ns).await? {
+            if ownership::claim(&o, Some(instance), 0) == Claim::Ours {
+                owned::mark_created(kube, &ar, &o, instance).await?;
+            }
         }
     }
     if let Some(block) = s.openstack_credentials.as_ref_option() {
