@@ -12,7 +12,6 @@ use crate::resources::kube_io::{self, KubeError};
 use crate::resources::owned::{self, LeaseKeeper, LeaseTarget};
 
 use super::model::*;
-use super::teardown::{self, Found};
 use super::{credentials, identity, k0smotron, namespace};
 
 /// A failed step: its diagnostic, and whether it created something the state must record.
@@ -46,7 +45,11 @@ fn other_cluster(e: &identity::OtherCluster, escape: &str) -> String {
 }
 
 /// Checks (or, at create, records) which cluster `kube` is: `s.id`.
-async fn identify(kube: &kube::Client, s: &mut State, recorded: bool) -> Result<(), Failed> {
+pub(super) async fn identify(
+    kube: &kube::Client,
+    s: &mut State,
+    recorded: bool,
+) -> Result<(), Failed> {
     let ns = namespace_of(s);
     let uid = kube_io::cluster_uid(kube).await.map_err(|e| {
         Failed::new(
@@ -137,67 +140,105 @@ async fn apply_contents(
     legacy: bool,
     timeout: std::time::Duration,
 ) -> Result<(), Failed> {
-    let ns = namespace_of(s);
     let creating = prior.is_none();
-    let block_path = || AttributePath::new("openstack_credentials").index(0);
-    if let Some(block) = s.openstack_credentials.as_mut_option() {
-        let content = match credentials::content(clients, block) {
-            Ok(Some(c)) => c,
-            Ok(None) => {
-                return Err(Failed::new(
-                    "Incomplete configuration",
-                    "openstack_credentials.clouds_yaml is still unknown at apply time",
-                    block_path(),
-                    true,
-                ))
-            }
-            Err(e) => {
-                return Err(Failed::new(
-                    "No OpenStack credentials to store",
-                    e,
-                    block_path(),
-                    true,
-                ))
-            }
-        };
-        let name = credentials::secret_name(block);
-        let named_in_state = prior
-            .and_then(|p| p.openstack_credentials.as_ref_option())
-            .map(credentials::secret_name)
-            == Some(name.clone());
-        let instance = known(&s.instance_id).unwrap_or_default();
-        let stored = credentials::store(
-            kube,
-            &ns,
-            &name,
-            &content,
-            &instance,
-            creating,
-            named_in_state,
-        )
-        .await
-        .map_err(|e| {
-            Failed::new(
-                "Cannot store the OpenStack credentials",
-                e,
-                block_path().attribute("secret_name"),
-                true,
-            )
-        })?;
-        if stored.created {
-            leases.push((kube_io::secret_resource(), Some(ns.clone()), name));
-        }
-        credentials::record(block, Some(&content));
-        if stored.instance != instance {
-            // Adopted from an interrupted create: continue as that instance.
-            let _ = namespace::unmark(kube, &ns, &instance).await;
-            let _ = namespace::mark_used(kube, &ns, &stored.instance).await;
-            s.instance_id = Value::Value(stored.instance.into());
-        }
-    }
-    let instance = known(&s.instance_id).unwrap_or_default();
+    apply_credentials(clients, kube, s, prior, leases).await?;
     let _keeper = (creating && !leases.is_empty())
         .then(|| LeaseKeeper::start(kube.clone(), std::mem::take(leases)));
+    apply_k0smotron(kube, s, prior, legacy, timeout).await?;
+    remove_renamed_secret(kube, s, prior).await;
+    let (version, nodes) = kube_io::cluster_facts(kube).await.map_err(|e| {
+        Failed::new(
+            "Cannot read the management cluster's version",
+            e,
+            AttributePath::root(),
+            true,
+        )
+    })?;
+    s.kubernetes_version = Value::Value(version.into());
+    s.node_count = Value::Value(nodes);
+    tracing::info!(namespace = %namespace_of(s), "management cluster ready");
+    Ok(())
+}
+
+/// Writes the credentials Secret (a Secret this create made joins `leases`).
+async fn apply_credentials(
+    clients: &Clients,
+    kube: &kube::Client,
+    s: &mut State,
+    prior: Option<&State>,
+    leases: &mut Vec<LeaseTarget>,
+) -> Result<(), Failed> {
+    let ns = namespace_of(s);
+    let instance = known(&s.instance_id).unwrap_or_default();
+    let Some(block) = s.openstack_credentials.as_mut_option() else {
+        return Ok(());
+    };
+    let block_path = || AttributePath::new("openstack_credentials").index(0);
+    let content = match credentials::content(clients, block) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Err(Failed::new(
+                "Incomplete configuration",
+                "openstack_credentials.clouds_yaml is still unknown at apply time",
+                block_path(),
+                true,
+            ))
+        }
+        Err(e) => {
+            return Err(Failed::new(
+                "No OpenStack credentials to store",
+                e,
+                block_path(),
+                true,
+            ))
+        }
+    };
+    let name = credentials::secret_name(block);
+    let named_in_state = prior
+        .and_then(|p| p.openstack_credentials.as_ref_option())
+        .map(credentials::secret_name)
+        == Some(name.clone());
+    let creating = prior.is_none();
+    let stored = credentials::store(
+        kube,
+        &ns,
+        &name,
+        &content,
+        &instance,
+        creating,
+        named_in_state,
+    )
+    .await
+    .map_err(|e| {
+        Failed::new(
+            "Cannot store the OpenStack credentials",
+            e,
+            block_path().attribute("secret_name"),
+            true,
+        )
+    })?;
+    if stored.created {
+        leases.push((kube_io::secret_resource(), Some(ns.clone()), name));
+    }
+    credentials::record(block, Some(&content));
+    if stored.instance != instance {
+        // Adopted from an interrupted create: continue as that instance.
+        let _ = namespace::unmark(kube, &ns, &instance).await;
+        let _ = namespace::mark_used(kube, &ns, &stored.instance).await;
+        s.instance_id = Value::Value(stored.instance.into());
+    }
+    Ok(())
+}
+
+/// Installs `k0smotron_manifest` (when new or changed) and checks k0smotron serves its API.
+async fn apply_k0smotron(
+    kube: &kube::Client,
+    s: &mut State,
+    prior: Option<&State>,
+    legacy: bool,
+    timeout: std::time::Duration,
+) -> Result<(), Failed> {
+    let instance = known(&s.instance_id).unwrap_or_default();
     let manifest_path = || AttributePath::new("k0smotron_manifest");
     if let Some(text) = known(&s.k0smotron_manifest) {
         if legacy {
@@ -232,33 +273,29 @@ async fn apply_contents(
         Failed::new("k0smotron is not installed", e, path, true)
     })?;
     s.k0smotron_api_version = Value::Value(api.as_str().into());
-    if let Some(old) = prior.and_then(|p| p.openstack_credentials.as_ref_option()) {
-        let old_name = credentials::secret_name(old);
-        if s.openstack_credentials
-            .as_ref_option()
-            .map(credentials::secret_name)
-            != Some(old_name.clone())
-        {
-            let owner = prior.and_then(|p| known(&p.instance_id));
-            if let Ok(Some(left)) =
-                credentials::delete(kube, &ns, &old_name, owner.as_deref()).await
-            {
-                tracing::warn!("{left}");
-            }
-        }
-    }
-    let (version, nodes) = kube_io::cluster_facts(kube).await.map_err(|e| {
-        Failed::new(
-            "Cannot read the management cluster's version",
-            e,
-            AttributePath::root(),
-            true,
-        )
-    })?;
-    s.kubernetes_version = Value::Value(version.into());
-    s.node_count = Value::Value(nodes);
-    tracing::info!(namespace = %ns, k0smotron = api.as_str(), "management cluster ready");
     Ok(())
+}
+
+/// A Secret the prior state named and the configuration no longer does is deleted, when
+/// it is this instance's.
+async fn remove_renamed_secret(kube: &kube::Client, s: &State, prior: Option<&State>) {
+    let Some(old) = prior.and_then(|p| p.openstack_credentials.as_ref_option()) else {
+        return;
+    };
+    let old_name = credentials::secret_name(old);
+    let now = s
+        .openstack_credentials
+        .as_ref_option()
+        .map(credentials::secret_name);
+    if now.as_deref() == Some(old_name.as_str()) {
+        return;
+    }
+    let owner = prior.and_then(|p| known(&p.instance_id));
+    match credentials::delete(kube, &namespace_of(s), &old_name, owner.as_deref()).await {
+        Ok(Some(left)) => tracing::warn!("{left}"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("cannot delete the Secret {old_name} no longer configured: {e}"),
+    }
 }
 
 /// The create returned (or failed with a state): its objects are marked `created`.
@@ -386,160 +423,4 @@ pub async fn read(
         s.endpoint = Value::Value(k.server.clone().into());
     }
     Ok(())
-}
-
-/// What the destroy finds in the cluster.
-async fn survey(
-    clients: &Clients,
-    kube: &kube::Client,
-    state: &State,
-    force: bool,
-) -> Result<Found, KubeError> {
-    let ns = namespace_of(state);
-    let instance = known(&state.instance_id);
-    let all = namespace::list_all(kube).await?;
-    let this = all.iter().find(|o| o["metadata"]["name"] == ns.as_str());
-    let namespace_users: Vec<String> = this
-        .map(namespace::users)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|u| Some(u) != instance.as_ref())
-        .collect();
-    let namespace_owned = state.namespace_created.as_ref_option().copied() == Some(true)
-        && this.is_some_and(|o| credentials::deletable(o, instance.as_deref()));
-    let mut found = Found {
-        namespace: ns.clone(),
-        force,
-        has_manifest: state.k0smotron_manifest.is_value(),
-        namespace_owned,
-        namespace_users,
-        cluster_users: namespace::other_users(&all, instance.as_deref()),
-        control_planes_here: k0smotron::control_planes(clients, kube, Some(&ns)).await?,
-        ..Default::default()
-    };
-    if let Some(text) = known(&state.k0smotron_manifest) {
-        match k0smotron::crd_objects(kube, &text).await {
-            Ok(objs) => found.crd_objects = objs,
-            Err(e) => found.crd_objects_unknown = Some(e.to_string()),
-        }
-    }
-    Ok(found)
-}
-
-/// Removes what this resource put in the cluster, nothing others use ([`teardown`]).
-pub async fn destroy(
-    clients: &Clients,
-    kube: &kube::Client,
-    state: &State,
-    force: bool,
-    timeout: std::time::Duration,
-    diags: &mut Diagnostics,
-) -> Option<()> {
-    let err =
-        |diags: &mut Diagnostics, summary: &str, e: &dyn std::fmt::Display, path: AttributePath| {
-            diags.add_error(diag::error(summary, e.to_string(), path));
-        };
-    let mut s = state.clone();
-    if let Err(f) = identify(kube, &mut s, true).await {
-        f.report(diags);
-        return None;
-    }
-    let ns = namespace_of(state);
-    let instance = known(&state.instance_id);
-    let found = match survey(clients, kube, state, force).await {
-        Ok(f) => f,
-        Err(e) => {
-            err(
-                diags,
-                "Cannot read the management cluster",
-                &e,
-                AttributePath::root(),
-            );
-            return None;
-        }
-    };
-    let d = teardown::decide(&found);
-    if let Some(why) = d.refuse {
-        err(
-            diags,
-            "Hosted control planes still exist",
-            &why,
-            AttributePath::new("force_destroy"),
-        );
-        return None;
-    }
-    if d.delete_control_planes {
-        if let Err(e) = k0smotron::delete_control_planes(
-            clients,
-            kube,
-            &ns,
-            &found.control_planes_here,
-            timeout,
-        )
-        .await
-        {
-            err(
-                diags,
-                "Hosted control planes not deleted",
-                &e,
-                AttributePath::new("force_destroy"),
-            );
-            return None;
-        }
-    }
-    if let Some(block) = state.openstack_credentials.as_ref_option() {
-        match credentials::delete(
-            kube,
-            &ns,
-            &credentials::secret_name(block),
-            instance.as_deref(),
-        )
-        .await
-        {
-            Ok(None) => {}
-            Ok(Some(left)) => diags.add_warning(diag::error(
-                "OpenStack credentials Secret left",
-                left,
-                AttributePath::root(),
-            )),
-            Err(e) => {
-                err(
-                    diags,
-                    "Cannot delete the OpenStack credentials Secret",
-                    &e,
-                    AttributePath::root(),
-                );
-                return None;
-            }
-        }
-    }
-    if let (true, Some(text)) = (d.uninstall, known(&state.k0smotron_manifest)) {
-        let left = k0smotron::uninstall(kube, &text, instance.is_none()).await;
-        if !left.is_empty() {
-            diags.add_warning(diag::error(
-                "Left behind while uninstalling k0smotron",
-                left.join("; "),
-                AttributePath::root(),
-            ));
-        }
-    }
-    for (summary, detail) in d.warnings {
-        diags.add_warning(diag::error(summary, detail, AttributePath::root()));
-    }
-    if d.delete_namespace {
-        if let Err(e) = kube_io::delete(kube, &kube_io::namespace_resource(), None, &ns).await {
-            err(
-                diags,
-                "Cannot delete the namespace",
-                &e,
-                AttributePath::root(),
-            );
-            return None;
-        }
-    } else if let Some(i) = &instance {
-        if let Err(e) = namespace::unmark(kube, &ns, i).await {
-            tracing::warn!("cannot remove this instance's marker from namespace {ns}: {e}");
-        }
-    }
-    Some(())
 }

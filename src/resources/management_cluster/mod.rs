@@ -3,6 +3,7 @@
 //! - [`resource`]: the Terraform resource, dispatching to
 //! - [`connected`]: what it keeps inside the cluster (identity, namespace, k0smotron,
 //!   credentials Secret) — for a connected cluster and for a bootstrapped one alike;
+//!   [`destroy`] removes that part;
 //! - [`bootstrapped`]: the cluster it builds on OpenStack ([`bootstrap`]: controllers);
 //! - pure parts: [`plan`], [`validate`], [`identity`] (the id), [`teardown`] (what
 //!   destroy removes), [`clouds`], [`manifest`].
@@ -12,6 +13,7 @@ pub mod bootstrapped;
 pub mod clouds;
 pub mod connected;
 pub mod credentials;
+pub mod destroy;
 pub mod identity;
 pub mod import;
 pub mod k0smotron;

@@ -14,7 +14,7 @@ use crate::provider::{Clients, ProviderHandle};
 use super::model::*;
 use super::plan::{self, Inputs};
 use super::validate::validate;
-use super::{bootstrapped, connected, credentials, import, schema};
+use super::{bootstrapped, connected, credentials, destroy, import, schema};
 
 pub(super) const BLOCKS: &[&str] = &["openstack_credentials", "bootstrap", "timeouts"];
 
@@ -286,7 +286,7 @@ impl Resource for ManagementCluster {
             return bootstrapped::destroy(&clients, &state, force, timeout, diags).await;
         }
         let (clients, kube) = self.handle.management(diags)?;
-        connected::destroy(&clients, &kube, &state, force, timeout, diags).await
+        destroy::destroy(&clients, &kube, &state, force, timeout, diags).await
     }
 
     async fn import<'a>(
