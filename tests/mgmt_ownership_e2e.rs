@@ -78,9 +78,7 @@ fn two_instances_sharing_a_namespace_keep_each_others_objects() {
     assert_eq!(a.plan_exit_code().code, Some(0));
 
     let out = a.destroy();
-    out.assert_ok()
-        .assert_contains("Namespace left")
-        .assert_contains("kubectl delete namespace shared");
+    out.assert_ok().assert_contains("Namespace handed over");
     let ns = mgmt::get(&sim, "", "v1", "namespaces", "", "shared").expect("shared stays");
     let markers: Vec<String> = mgmt::annotations(&ns)
         .keys()
@@ -95,15 +93,19 @@ fn two_instances_sharing_a_namespace_keep_each_others_objects() {
         markers,
         vec![format!("k0stack.io/management-cluster.{b_id}")]
     );
+    assert_eq!(
+        owner(&ns).as_deref(),
+        Some(b_id.as_str()),
+        "handed over to b"
+    );
+    out.assert_contains(&format!("it now belongs to instance {b_id}"));
     assert!(mgmt::get(&sim, "", "v1", "secrets", "shared", "creds-a").is_none());
     assert!(mgmt::get(&sim, "", "v1", "secrets", "shared", "creds-b").is_some());
     assert_eq!(b.plan_exit_code().code, Some(0), "b is untouched");
+    // b, the last one out, deletes the namespace it was handed.
     b.destroy().assert_ok();
     assert!(mgmt::get(&sim, "", "v1", "secrets", "shared", "creds-b").is_none());
-    assert!(
-        mgmt::get(&sim, "", "v1", "namespaces", "", "shared").is_some(),
-        "b did not create it"
-    );
+    assert!(!mgmt::namespaces(&sim).contains(&"shared".to_string()));
 }
 
 /// Create never adopts a Secret someone else made; destroying the failed create leaves it.
@@ -254,8 +256,11 @@ fn import_by_uid_by_namespace_or_by_an_old_id_plans_nothing() {
     import(&tf, "nowhere")
         .assert_failed()
         .assert_contains("namespace nowhere does not exist");
-    // The imported instance owns the Secret (destroy removes it), not the namespace.
-    import(&tf, "kmc-system").assert_ok();
+    // The imported instance took over what the lost one owned: destroy removes it all.
+    import(&tf, "kmc-system")
+        .assert_ok()
+        .assert_contains("Taken over by the import")
+        .assert_contains("namespace kmc-system was created by k0stack instance");
     tf.destroy().assert_ok();
     assert!(mgmt::get(
         &sim,
@@ -266,6 +271,22 @@ fn import_by_uid_by_namespace_or_by_an_old_id_plans_nothing() {
         "openstack-cloud-config"
     )
     .is_none());
+    assert!(!mgmt::namespaces(&sim).contains(&"kmc-system".to_string()));
+    // A namespace made outside k0stack is used, never owned: destroy leaves it.
+    mgmt::create(
+        &sim,
+        "",
+        "v1",
+        "namespaces",
+        "",
+        json!({"metadata": {"name": "kmc-system"}}),
+    );
+    import(&tf, "kmc-system").assert_ok();
+    assert_eq!(
+        mgmt::attributes(&tf, "k0stack_management_cluster", "this")["namespace_created"],
+        false
+    );
+    tf.destroy().assert_ok();
     assert!(mgmt::namespaces(&sim).contains(&"kmc-system".to_string()));
 }
 

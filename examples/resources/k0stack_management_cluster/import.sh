@@ -4,8 +4,9 @@
 terraform import k0stack_management_cluster.this \
   "$(kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')/kmc-system"
 terraform import k0stack_management_cluster.this kmc-system
-# Import records a new instance_id: the credentials Secret of the default name
-# (openstack-cloud-config) becomes this instance's, the namespace does not (destroy leaves it).
+# Import records a new instance_id and takes over what the lost state's instance owned: the
+# namespace if k0stack created it, and the credentials Secret of the default name
+# (openstack-cloud-config); a namespace made outside k0stack stays not this resource's.
 #
 # A bootstrapped management cluster (bootstrap { ... }) cannot be imported: the provider
 # generated its CA and admin credentials, and they exist only in the state that created it.

@@ -30,8 +30,16 @@ async fn survey(
         .into_iter()
         .filter(|u| Some(u) != instance.as_ref())
         .collect();
-    let namespace_owned = state.namespace_created.as_ref_option().copied() == Some(true)
-        && this.is_some_and(|o| credentials::deletable(o, instance.as_deref()));
+    // The namespace's owner annotation decides (it may have been handed over to this
+    // instance since its last refresh); a state without instance id owned what it says it
+    // created, if nobody claimed it since.
+    let namespace_owned = match &instance {
+        Some(_) => this.is_some_and(|o| credentials::deletable(o, instance.as_deref())),
+        None => {
+            state.namespace_created.as_ref_option().copied() == Some(true)
+                && this.is_some_and(|o| credentials::deletable(o, None))
+        }
+    };
     let mut found = Found {
         namespace: ns.clone(),
         force,
@@ -161,7 +169,14 @@ pub async fn destroy(
             );
             return None;
         }
-    } else if let Some(i) = &instance {
+        return Some(());
+    }
+    if let Some(heir) = &d.hand_over_namespace {
+        if let Err(e) = namespace::hand_over(kube, &ns, heir).await {
+            tracing::warn!("cannot hand namespace {ns} over to instance {heir}: {e}");
+        }
+    }
+    if let Some(i) = &instance {
         if let Err(e) = namespace::unmark(kube, &ns, i).await {
             tracing::warn!("cannot remove this instance's marker from namespace {ns}: {e}");
         }

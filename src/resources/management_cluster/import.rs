@@ -2,6 +2,9 @@
 //! `<kube-system uid>/<namespace>`, an id of an earlier version
 //! (`<context-or-server>/<namespace>`), or just `<namespace>`.
 //!
+//! Import takes over what a lost state's instance owned there (the namespace k0stack
+//! created, the credentials Secret of the default name), with a warning naming it.
+//!
 //! A bootstrapped cluster cannot be imported: its CA private key and admin credentials
 //! exist only in the state that created it (the provider generated them; nothing is read
 //! back from the VMs), and without them the provider cannot reach or repair the cluster.
@@ -82,17 +85,23 @@ pub async fn import(clients: &Clients, id: &str) -> Result<(State, Vec<String>),
         RecordedId::Namespace(ns) => ns,
     };
     dns_label(&ns, 63).map_err(|e| ImportError::BadNamespace(ns.clone(), e.to_string()))?;
-    if kube_io::get(kube, &kube_io::namespace_resource(), None, &ns)
-        .await?
-        .is_none()
-    {
+    let Some(ns_obj) = kube_io::get(kube, &kube_io::namespace_resource(), None, &ns).await? else {
         return Err(ImportError::NoNamespace(ns));
-    }
-    // Import is this instance's claim to use the namespace (never to own it: destroy
-    // leaves it), and to own the credentials Secret of the default name.
+    };
+    // Import is the explicit way to recover a lost state: this new instance uses the
+    // namespace, and takes over what the lost instance owned — the namespace (when k0stack
+    // created it) and the credentials Secret of the default name.
     let instance = ownership::new_instance_id();
     namespace::mark_used(kube, &ns, &instance).await?;
     let mut warnings = Vec::new();
+    let namespace_owner = Owner::of(&ns_obj).map(|o| o.instance);
+    if let Some(before) = &namespace_owner {
+        namespace::hand_over(kube, &ns, &instance).await?;
+        namespace::unmark(kube, &ns, before).await?;
+        warnings.push(format!(
+            "namespace {ns} was created by k0stack instance {before}; it is now this one's ({instance}), and destroy deletes it when no other instance uses it. If a state still manages that instance, remove it there (terraform state rm)."
+        ));
+    }
     let ar = kube_io::secret_resource();
     let secret = kube_io::get(kube, &ar, Some(&ns), DEFAULT_SECRET_NAME).await?;
     if let Some(o) = &secret {
@@ -109,7 +118,7 @@ pub async fn import(clients: &Clients, id: &str) -> Result<(State, Vec<String>),
         id: Value::Value(identity::format(&live, &ns).into()),
         namespace: Value::Value(ns.into()),
         force_destroy: Value::Value(false),
-        namespace_created: Value::Value(false),
+        namespace_created: Value::Value(namespace_owner.is_some()),
         instance_id: Value::Value(instance.into()),
         openstack_credentials: if secret.is_some() {
             Value::Value(CredentialsBlock {

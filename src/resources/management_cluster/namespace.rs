@@ -9,7 +9,8 @@
 //! annotation `k0stack.io/management-cluster.<instance id>` on the namespace it uses
 //! (created, updated, imported; a refresh puts it back if it went missing), and a destroy
 //! looks for the markers of others across all namespaces. A state written before instance
-//! ids has no marker until its next apply.
+//! ids has no marker until its next apply. The owner of a namespace that others still use
+//! hands it over to one of them when it is destroyed.
 
 use serde_json::{json, Value};
 
@@ -156,6 +157,14 @@ pub async fn mark_used(kube: &kube::Client, name: &str, instance: &str) -> Resul
     }
     let patch = json!({ "metadata": { "annotations": { marker(instance): "in-use" } } });
     kube_io::patch_merge(kube, &ar, None, name, &patch).await?;
+    Ok(())
+}
+
+/// Makes `heir` the namespace's owner (the owner's destroy hands it over to a remaining
+/// user; an import takes it over).
+pub async fn hand_over(kube: &kube::Client, name: &str, heir: &str) -> Result<(), KubeError> {
+    let patch = ownership::owner_patch(&Owner::created(heir));
+    kube_io::patch_merge(kube, &kube_io::namespace_resource(), None, name, &patch).await?;
     Ok(())
 }
 

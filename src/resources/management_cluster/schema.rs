@@ -48,7 +48,8 @@ pub fn schema() -> Schema {
              it uses with `k0stack.io/management-cluster.<instance_id>`, so that other instances on the same Kubernetes \
              cluster (other states, other namespaces, or the same namespace) know it is there.\n\n\
              **What destroy removes.** Only what this instance owns, and nothing others use: the credentials Secret; the \
-             namespace, if this instance created it and no other instance uses it; k0smotron's manifest objects (CRDs, \
+             namespace, if this instance created it and no other instance uses it (else it is handed over to one of them, \
+             whose destroy deletes it when it is the last one out); k0smotron's manifest objects (CRDs, \
              RBAC, webhooks, the operator) only when no other instance uses the cluster and no object of its CRDs is left \
              in any namespace (deleting a CRD deletes all its objects everywhere) — else they are left, with a warning \
              saying why. A connected cluster itself is never touched. Destroy refuses while hosted control planes remain \

@@ -6,7 +6,8 @@
 //! `k0smotron_manifest` is uninstalled only by its last user — no other instance's marker
 //! anywhere and no object of its CRDs left in any namespace — because deleting a CRD
 //! deletes every object of it, in every namespace; the namespace is deleted only when
-//! this instance created it and no other instance uses it. `force_destroy` deletes this
+//! this instance created it and no other instance uses it (else it is handed over to one
+//! of them, so that it too goes with its last user). `force_destroy` deletes this
 //! namespace's control planes and uninstalls k0smotron whatever else uses it.
 
 /// What the destroy found.
@@ -37,6 +38,9 @@ pub struct Decision {
     pub delete_control_planes: bool,
     pub uninstall: bool,
     pub delete_namespace: bool,
+    /// The namespace this instance owns stays for the other instances using it: it is
+    /// handed over to this one.
+    pub hand_over_namespace: Option<String>,
     /// `(summary, detail)` of each warning: what was left, and why.
     pub warnings: Vec<(String, String)>,
 }
@@ -124,11 +128,14 @@ pub fn decide(f: &Found) -> Decision {
         }
     }
     if f.namespace_owned {
-        if shared {
+        if let Some(heir) = f.namespace_users.iter().min() {
+            // The namespace goes to one of its remaining users, which deletes it when it is
+            // the last one out (as k0smotron goes to its last user).
+            d.hand_over_namespace = Some(heir.clone());
             d.warnings.push((
-                "Namespace left".into(),
+                "Namespace handed over".into(),
                 format!(
-                    "this resource created namespace {ns}, but k0stack_management_cluster instance(s) {} use it too, so it stays. Once they are destroyed, delete it with kubectl delete namespace {ns}.",
+                    "this resource created namespace {ns}, but k0stack_management_cluster instance(s) {} use it too, so it stays; it now belongs to instance {heir}, whose destroy deletes it once no other instance uses it.",
                     f.namespace_users.join(", ")
                 ),
             ));
@@ -236,8 +243,15 @@ mod tests {
             summaries,
             [
                 "Hosted control planes left in a shared namespace",
-                "Namespace left"
+                "Namespace handed over"
             ]
+        );
+        assert_eq!(d.hand_over_namespace.as_deref(), Some("bbb"));
+        f.namespace_users = vec!["ccc".into(), "bbb".into()];
+        assert_eq!(
+            decide(&f).hand_over_namespace.as_deref(),
+            Some("bbb"),
+            "deterministic"
         );
     }
 
