@@ -239,12 +239,36 @@ fn one_apply_then_empty_plan_then_destroy(controllers_wanted: usize, bootstrap: 
         &["delete", "-f", stray.to_str().unwrap(), "--wait=false"],
     );
     assert!(ok, "{err}");
-    cloud.wait_for("the stray control plane to be deleted", || {
-        bootstrapped(&cloud)
-            .sim
-            .operator
-            .hosted_for(NS, "stray")
-            .is_none()
+    // So does one in another namespace: deleting the VMs would delete it too.
+    let other = tf.write(
+        "other.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: other-team\n---\napiVersion: k0smotron.io/v1beta1\nkind: Cluster\nmetadata:\n  name: theirs\n  namespace: other-team\nspec: {}\n",
+    );
+    let (ok, _, err) = kubectl(
+        &kc,
+        &["apply", "--validate=false", "-f", other.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    tf.destroy()
+        .assert_failed()
+        .assert_contains("Hosted control planes still exist")
+        .assert_contains("other-team/theirs");
+    let (ok, _, err) = kubectl(
+        &kc,
+        &[
+            "-n",
+            "other-team",
+            "delete",
+            "clusters.k0smotron.io",
+            "theirs",
+            "--wait=false",
+        ],
+    );
+    assert!(ok, "{err}");
+    cloud.wait_for("the stray control planes to be deleted", || {
+        let c = bootstrapped(&cloud);
+        c.sim.operator.hosted_for(NS, "stray").is_none()
+            && c.sim.operator.hosted_for("other-team", "theirs").is_none()
     });
 
     tf.destroy().assert_ok();

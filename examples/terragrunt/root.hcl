@@ -23,7 +23,11 @@ provider "k0stack" {}
 EOF
 }
 
-# Inputs every environment shares.
+# Inputs every environment shares. management_cluster_id is the id of the
+# k0stack_management_cluster, `<kube-system uid>/<namespace>`: take it from the management
+# state (`terraform output -raw management_cluster_id`), or from the cluster:
+#   echo "$(kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')/kmc-system"
+# The namespace is the part after the last `/`; a label prefix (as below) works too.
 inputs = {
   management_cluster_id = "management/kmc-system"
   k0s_version           = "v1.32.6+k0s.0"

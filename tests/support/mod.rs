@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+pub mod mgmt;
+
 pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const SOURCE: &str = "k0stack/k0stack";
 

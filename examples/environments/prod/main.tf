@@ -12,7 +12,15 @@ terraform {
 provider "k0stack" {}
 
 variable "management_cluster_id" {
-  description = "id of the k0stack_management_cluster (`<context>/<namespace>`)."
+  # The id of the k0stack_management_cluster that hosts the control plane:
+  # `<uid of the management cluster's kube-system namespace>/<namespace>`. Get it from the
+  # state that manages the management cluster (`terraform output -raw management_cluster_id`),
+  # or from the cluster itself:
+  #   echo "$(kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')/kmc-system"
+  # The control plane's namespace is the part after the last `/`; which cluster it lives in
+  # is the one the provider's connection (KUBECONFIG) reaches, and the control plane records
+  # that cluster's uid itself. A prefix that is only a label (as in the default) works too.
+  description = "id of the k0stack_management_cluster: `<kube-system uid>/<namespace>`."
   type        = string
   default     = "management/kmc-system"
 }

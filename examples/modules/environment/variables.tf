@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "management_cluster_id" {
-  description = "`id` of the k0stack_management_cluster (`<context>/<namespace>`) hosting the control plane."
+  description = "`id` of the k0stack_management_cluster hosting the control plane: `<kube-system uid>/<namespace>` (`terraform output` of the management state, or `kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'` followed by `/<namespace>`); the namespace is the part after the last `/`."
   type        = string
 }
 

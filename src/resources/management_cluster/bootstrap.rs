@@ -266,8 +266,60 @@ pub async fn observe(os: &OpenStack, members: &[Member]) -> Result<Vec<Member>, 
     Ok(out)
 }
 
+/// What a controller's Nova status means for the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// ACTIVE: running.
+    Live,
+    /// Stopped by someone (SHUTOFF, SHELVED, SHELVED_OFFLOADED, SUSPENDED, PAUSED): its disk
+    /// holds this controller's etcd data, so it is never deleted or replaced automatically
+    /// (with one controller that would start an empty cluster under the same CA).
+    Stopped,
+    /// On its way somewhere (BUILD, REBOOT, MIGRATING, RESIZE, ...): left alone.
+    Transitional,
+    /// ERROR, or gone (DELETED): replaced by the next apply.
+    Failed,
+}
+
+/// The statuses that mean an operator (or the cloud) stopped the server.
+pub const STOPPED: &[&str] = &[
+    "SHUTOFF",
+    "SHELVED",
+    "SHELVED_OFFLOADED",
+    "SUSPENDED",
+    "PAUSED",
+];
+
+/// Classifies a Nova status; only ERROR and gone count as failed.
+pub fn condition(status: Option<&str>) -> Condition {
+    match status {
+        Some("ACTIVE") => Condition::Live,
+        Some("ERROR") | Some("DELETED") => Condition::Failed,
+        Some(s) if STOPPED.contains(&s) => Condition::Stopped,
+        _ => Condition::Transitional,
+    }
+}
+
+pub fn condition_of(m: &Member) -> Condition {
+    condition(known(&m.status).as_deref())
+}
+
 pub fn is_live(m: &Member) -> bool {
-    known(&m.status).as_deref() == Some("ACTIVE")
+    condition_of(m) == Condition::Live
+}
+
+pub fn is_failed(m: &Member) -> bool {
+    condition_of(m) == Condition::Failed
+}
+
+/// `name (id) is SHUTOFF`, and how to bring it back.
+pub fn stopped_advice(m: &Member) -> String {
+    let id = known(&m.id).unwrap_or_default();
+    format!(
+        "controller {} ({id}) is {}. A stopped controller is never deleted or replaced automatically: its disk holds its etcd data. Start it with `openstack server start {id}`; the next plan then shows it ACTIVE again. To replace it instead, delete it (`openstack server delete {id}`) and apply.",
+        known(&m.name).unwrap_or_default(),
+        known(&m.status).unwrap_or_default()
+    )
 }
 
 /// What [`converge`] reached (members are recorded even when it failed part way).
@@ -291,11 +343,13 @@ pub async fn converge(
     recorded: Vec<Member>,
     timeout: Duration,
 ) -> Converged {
+    // Only failed controllers (ERROR, gone) make room for a new one; stopped or busy ones
+    // keep their place.
     let mut members: Vec<Option<Member>> = (0..spec.controllers)
-        .map(|i| recorded.get(i).cloned().filter(is_live))
+        .map(|i| recorded.get(i).cloned().filter(|m| !is_failed(m)))
         .collect();
     // Servers recorded but broken (ERROR) are deleted before their replacement is made.
-    for m in recorded.iter().filter(|m| !is_live(m)) {
+    for m in recorded.iter().filter(|m| is_failed(m)) {
         if let Some(id) = known(&m.id) {
             if let Err(e) = os.delete_server(&id).await {
                 tracing::warn!("cannot delete the broken controller {id}: {e}");
@@ -338,12 +392,10 @@ pub async fn converge(
             }
         }
     }
-    let endpoint = members
-        .iter()
-        .flatten()
-        .next()
-        .and_then(|m| known(&m.ip))
-        .unwrap_or_default();
+    let endpoint = match endpoint_member(&members) {
+        Ok(m) => known(&m.ip).unwrap_or_default(),
+        Err(e) => return finish(&members, out, Some(e)),
+    };
     out.endpoint_ip = Some(endpoint.clone());
     let kubeconfig = pki::admin_kubeconfig(&spec.name, &pki::api_url(&endpoint), pki);
     let client = match clients.client_for_kubeconfig(&kubeconfig).await {
@@ -388,11 +440,7 @@ pub async fn converge(
             }
         }
         if error.is_none() {
-            let names: Vec<String> = members
-                .iter()
-                .flatten()
-                .filter_map(|m| known(&m.name))
-                .collect();
+            let names = running_names(&members);
             if let Err(e) = wait_nodes(&client, &names, left()).await {
                 return finish(&members, out, Some(e));
             }
@@ -408,15 +456,38 @@ pub async fn converge(
             return finish(&members, out, error);
         }
     }
-    let names: Vec<String> = members
-        .iter()
-        .flatten()
-        .filter_map(|m| known(&m.name))
-        .collect();
+    let names = running_names(&members);
     if let Err(e) = wait_nodes(&client, &names, left()).await {
         return finish(&members, out, Some(e));
     }
     finish(&members, out, None)
+}
+
+/// The controller the kubeconfig names: the first running one, else one on its way up;
+/// with only stopped ones, an error saying how to start them.
+fn endpoint_member(members: &[Option<Member>]) -> Result<&Member, String> {
+    let all = || members.iter().flatten();
+    all()
+        .find(|m| is_live(m))
+        .or_else(|| all().find(|m| condition_of(m) == Condition::Transitional))
+        .ok_or_else(|| {
+            let advice: Vec<String> = all().map(stopped_advice).collect();
+            format!(
+                "no controller of the management cluster is running: {}",
+                advice.join(" ")
+            )
+        })
+}
+
+/// Names of the controllers whose Nodes must be Ready: the running ones (a stopped
+/// controller's Node is NotReady until someone starts it).
+fn running_names(members: &[Option<Member>]) -> Vec<String> {
+    members
+        .iter()
+        .flatten()
+        .filter(|m| is_live(m))
+        .filter_map(|m| known(&m.name))
+        .collect()
 }
 
 /// Creates controllers `indexes` with `user_data` and waits until they are ACTIVE; on
@@ -640,6 +711,61 @@ mod tests {
             ..block()
         };
         assert_eq!(paths(&none, &Value::Null), ["bootstrap.k0smotron_version"]);
+    }
+
+    #[test]
+    fn only_error_and_gone_count_as_failed() {
+        for s in [
+            "SHUTOFF",
+            "SHELVED",
+            "SHELVED_OFFLOADED",
+            "SUSPENDED",
+            "PAUSED",
+        ] {
+            assert_eq!(condition(Some(s)), Condition::Stopped, "{s}");
+        }
+        for s in ["ERROR", "DELETED"] {
+            assert_eq!(condition(Some(s)), Condition::Failed, "{s}");
+        }
+        for s in [
+            "BUILD",
+            "REBOOT",
+            "HARD_REBOOT",
+            "MIGRATING",
+            "RESIZE",
+            "UNKNOWN",
+        ] {
+            assert_eq!(condition(Some(s)), Condition::Transitional, "{s}");
+        }
+        assert_eq!(condition(None), Condition::Transitional);
+        assert_eq!(condition(Some("ACTIVE")), Condition::Live);
+    }
+
+    fn member(i: usize, status: &str) -> Member {
+        Member {
+            id: Value::Value(format!("id-{i}").into()),
+            name: Value::Value(server_name("m", i).into()),
+            ip: Value::Value(format!("10.0.0.{i}").into()),
+            status: Value::Value(status.to_string().into()),
+        }
+    }
+
+    #[test]
+    fn the_endpoint_is_a_running_controller_and_stopped_ones_are_not_waited_for() {
+        let ms = vec![Some(member(0, "SHUTOFF")), Some(member(1, "ACTIVE")), None];
+        assert_eq!(
+            known(&endpoint_member(&ms).unwrap().ip).unwrap(),
+            "10.0.0.1"
+        );
+        assert_eq!(running_names(&ms), vec!["m-controller-1".to_string()]);
+        let booting = vec![Some(member(0, "SHUTOFF")), Some(member(1, "BUILD"))];
+        assert_eq!(
+            known(&endpoint_member(&booting).unwrap().id).unwrap(),
+            "id-1"
+        );
+        let e = endpoint_member(&[Some(member(0, "SHUTOFF"))]).unwrap_err();
+        assert!(e.contains("openstack server start id-0"), "{e}");
+        assert!(e.contains("m-controller-0 (id-0) is SHUTOFF"), "{e}");
     }
 
     #[test]

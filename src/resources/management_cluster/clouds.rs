@@ -90,6 +90,49 @@ pub fn clouds_yaml(c: &OpenStackConfig) -> String {
     serde_yaml::to_string(&Value::Mapping(root)).expect("serializable")
 }
 
+/// Who a clouds.yaml authenticates as, where: what the plan shows of the stored
+/// credentials (never a secret), so that a run with other credentials shows
+/// `user_name = "alice" -> "ci-bot"` rather than only a changed hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub auth_url: Option<String>,
+    pub user_name: Option<String>,
+    pub user_id: Option<String>,
+    pub application_credential_id: Option<String>,
+    pub application_credential_name: Option<String>,
+    pub project_name: Option<String>,
+    pub project_id: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The identity of the cloud in-cluster components use: the one named [`CLOUD_NAME`], else
+/// the only (or first) cloud. An unreadable document has no identity.
+pub fn identity_of(text: &str) -> Identity {
+    let Ok(root) = serde_yaml::from_str::<Value>(text) else {
+        return Identity::default();
+    };
+    let Some(clouds) = root.get("clouds").and_then(Value::as_mapping) else {
+        return Identity::default();
+    };
+    let cloud = clouds
+        .get(CLOUD_NAME)
+        .or_else(|| clouds.values().next())
+        .cloned()
+        .unwrap_or_default();
+    let auth = cloud.get("auth").cloned().unwrap_or_default();
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    Identity {
+        auth_url: text(&auth, "auth_url"),
+        user_name: text(&auth, "username").or_else(|| text(&auth, "user_name")),
+        user_id: text(&auth, "user_id"),
+        application_credential_id: text(&auth, "application_credential_id"),
+        application_credential_name: text(&auth, "application_credential_name"),
+        project_name: text(&auth, "project_name").or_else(|| text(&auth, "tenant_name")),
+        project_id: text(&auth, "project_id").or_else(|| text(&auth, "tenant_id")),
+        region: text(&cloud, "region_name"),
+    }
+}
+
 /// SHA-256 (hex) of the Secret content: recorded in state, so a changed or deleted
 /// Secret shows in the plan without the credentials themselves being in the plan.
 pub fn content_hash(content: &str) -> String {
@@ -134,6 +177,10 @@ mod tests {
             clouds_yaml: Some(path.display().to_string()),
             ..Default::default()
         };
+        let id = identity_of(&text);
+        assert_eq!(id.user_name.as_deref(), Some("fleet"));
+        assert_eq!(id.project_name.as_deref(), Some("k8s"));
+        assert_eq!(id.region.as_deref(), Some("RegionOne"));
         let back = resolve(&settings, &|_| None, None).unwrap().unwrap();
         assert_eq!(back.auth, c.auth);
         assert_eq!(
@@ -170,5 +217,30 @@ mod tests {
         );
         assert!(v["clouds"]["openstack"].get("verify").is_none());
         assert_eq!(content_hash("x").len(), 64);
+        let id = identity_of(&clouds_yaml(&c));
+        assert_eq!(id.application_credential_id.as_deref(), Some("ac"));
+        assert_eq!((id.user_name, id.project_name), (None, None));
+    }
+
+    #[test]
+    fn identity_is_read_from_the_cloud_components_use_and_never_holds_a_secret() {
+        let text = "clouds:\n  other:\n    auth: {auth_url: https://x/v3, username: bob}\n  openstack:\n    region_name: RegionOne\n    auth:\n      auth_url: https://keystone/v3\n      username: alice\n      password: pw\n      project_id: p1\n";
+        let id = identity_of(text);
+        assert_eq!(
+            id,
+            Identity {
+                auth_url: Some("https://keystone/v3".into()),
+                user_name: Some("alice".into()),
+                project_id: Some("p1".into()),
+                region: Some("RegionOne".into()),
+                ..Default::default()
+            }
+        );
+        let only = identity_of("clouds:\n  mine:\n    auth: {auth_url: https://x/v3, user_id: u1, project_name: k8s}\n");
+        assert_eq!(
+            (only.user_id.as_deref(), only.project_name.as_deref()),
+            (Some("u1"), Some("k8s"))
+        );
+        assert_eq!(identity_of("not: [yaml"), Identity::default());
     }
 }

@@ -32,6 +32,10 @@ pub struct State {
     pub ca_certificate: Str,
     pub kubeconfig: Str,
     pub members: ValueList<Value<Member>>,
+    /// This resource instance's own random id (see `framework::ownership`).
+    pub instance_id: Str,
+    /// uid of `namespace` as last seen (null: missing, apply creates it).
+    pub namespace_uid: Str,
 }
 
 /// `bootstrap { ... }`: the provider creates the cluster on OpenStack.
@@ -72,4 +76,18 @@ pub struct CredentialsBlock {
     pub secret_name: Str,
     pub clouds_yaml: Str,
     pub sha256: Str,
+    // Computed: the identity the stored clouds.yaml holds (never a secret).
+    pub auth_url: Str,
+    pub user_name: Str,
+    pub user_id: Str,
+    pub application_credential_id: Str,
+    pub application_credential_name: Str,
+    pub project_name: Str,
+    pub project_id: Str,
+    pub region: Str,
+}
+
+/// The namespace, default applied.
+pub fn namespace_of(s: &State) -> String {
+    known(&s.namespace).unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
 }
