@@ -583,3 +583,26 @@ fn destroy_leaves_a_foreign_object_of_the_same_name() {
     );
     assert!(id::attributes(&tf, ADDR).is_none());
 }
+
+/// A field the create set (its POST owns it) and a later configuration drops is removed
+/// from the Cluster, as server-side apply would remove a field only it owned.
+#[test]
+fn a_field_set_at_create_is_removed_when_dropped() {
+    let flags = "control_plane_flags = [\"--enable-metrics-scraper\"]\n  image = \"mirror.example.com/k0s\"";
+    let (sim, tf) = start(|sim| dev(&uid_id(sim), flags));
+    tf.apply().assert_ok();
+    let c = the_cluster(&sim);
+    assert_eq!(
+        c["spec"]["controlPlaneFlags"][0],
+        "--enable-metrics-scraper"
+    );
+    assert_eq!(c["spec"]["image"], "mirror.example.com/k0s");
+    tf.write("main.tf", &dev(&uid_id(&sim), ""));
+    tf.apply().assert_ok();
+    let c = the_cluster(&sim);
+    assert!(c["spec"].get("controlPlaneFlags").is_none(), "{c:#}");
+    assert!(c["spec"].get("image").is_none(), "{c:#}");
+    plan_is_empty(&tf);
+    state_matches(&sim, &tf);
+    tf.destroy().assert_ok();
+}

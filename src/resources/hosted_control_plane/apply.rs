@@ -125,7 +125,10 @@ pub(super) async fn create(
         (ar.clone(), Some(spec.namespace.clone()), spec.name.clone()),
         created.object.clone(),
     )];
-    let beside = owning::sync_beside(&kube, &spec, Some(&instance)).await;
+    // From here on the Cluster exists: every failure still returns the state recording it.
+    // A fresh create's first request after its POST is the wait's.
+    let current = created.object;
+    let beside = owning::sync_beside(&kube, &spec, Some(&instance), !created.adopted).await;
     let keeper = LeaseKeeper::start(
         kube.clone(),
         holding
@@ -139,11 +142,11 @@ pub(super) async fn create(
     }
     let outcome = match beside {
         Err(e) => {
-            kube_error(diags, "Cannot store the objects beside the Cluster", e);
-            Err(created.object)
+            kube_error(diags, "Cannot write the hosted control plane's objects", e);
+            Err(current)
         }
         Ok(_) => {
-            settle(&kube, diags, &spec, api, &ar, created.object, |s| {
+            settle(&kube, diags, &spec, api, &ar, current, |s| {
                 s.timeouts.create
             })
             .await
@@ -255,7 +258,7 @@ pub(super) async fn update(
         ));
         return None;
     }
-    match owning::sync_beside(&kube, &spec, instance.as_deref()).await {
+    match owning::sync_beside(&kube, &spec, instance.as_deref(), false).await {
         // No lease to hold: the state records this instance, so nothing adopts them.
         Ok(created) => {
             if let Some(i) = &instance {
@@ -267,7 +270,17 @@ pub(super) async fn update(
             return None;
         }
     }
-    let applied = match apply_cluster(&kube, &ar, &spec, api, &live, instance.as_deref()).await {
+    let prior_spec = spec_from_state(&prior).0;
+    let applied = match apply_cluster(
+        &kube,
+        &ar,
+        (prior_spec.as_ref(), &spec),
+        api,
+        &live,
+        instance.as_deref(),
+    )
+    .await
+    {
         Ok(o) => o,
         Err(e) => {
             kube_error(diags, "Cannot apply the k0smotron Cluster", e);
@@ -281,12 +294,20 @@ pub(super) async fn update(
     finish(&kube, diags, planned, api, outcome).await
 }
 
-/// Server-side apply of the Cluster; a legacy object (ours by its uid, no annotation) is
-/// claimed first.
+/// Server-side apply of the Cluster (`specs`: the prior and the planned spec); a legacy
+/// object (ours by its uid, no annotation) is claimed first.
+///
+/// # Why fields the spec no longer sets are also removed explicitly
+///
+/// A create POSTs the Cluster, which records its fields under an `Update` entry of
+/// `managedFields`; a server-side apply removes a field it no longer sets only when no
+/// other manager owns it, so a field the user drops (`image`, flags, manifests...) would
+/// stay. A merge patch that nulls what the prior spec set and the planned one does not
+/// removes it whoever owns it.
 async fn apply_cluster(
     kube: &kube::Client,
     ar: &kube::core::ApiResource,
-    spec: &HcpSpec,
+    (prior, spec): (Option<&HcpSpec>, &HcpSpec),
     api: Api,
     live: &Json,
     instance: Option<&str>,
@@ -294,7 +315,17 @@ async fn apply_cluster(
     if let (Some(i), None) = (instance, crate::framework::ownership::Owner::of(live)) {
         owning::claim(kube, ar, live, i).await?;
     }
-    kube_io::apply(kube, ar, &object::cluster_object(spec, api)).await
+    let desired = object::cluster_object(spec, api);
+    let applied = kube_io::apply(kube, ar, &desired).await?;
+    let dropped = prior
+        .and_then(|p| object::removals(&object::cluster_object(p, api)["spec"], &desired["spec"]));
+    match dropped {
+        Some(nulls) => {
+            let patch = serde_json::json!({ "spec": nulls });
+            kube_io::patch_merge(kube, ar, Some(&spec.namespace), &spec.name, &patch).await
+        }
+        None => Ok(applied),
+    }
 }
 
 /// Polls the Cluster until it is ready for its current generation.

@@ -5,7 +5,7 @@
 //! and other Secrets are k0smotron's: never touched here.
 
 use kube::core::ApiResource;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::framework::ownership::{self, Owner};
 use crate::resources::kube_io::{self, KubeError};
@@ -16,17 +16,8 @@ use super::model::{kine_secret_name, manifests_configmap_name, HcpSpec};
 use super::object;
 
 /// Creates `obj` owned by `instance` ([`owned::create_or_adopt`]: an interrupted create's
-/// object is adopted, anything else that exists is refused), then hands all its fields to
-/// the provider's server-side apply manager.
-///
-/// # Why the hand-over
-///
-/// A POST records its fields under an `Update` entry of `managedFields`; a later
-/// server-side apply (how updates are made, see `kube_io`) removes only fields that its
-/// own `Apply` entry owns, so a field the user later drops (`image`, a manifest, a flag)
-/// would stay on a created object for ever. Clearing `managedFields` (a merge patch with
-/// a list of one empty entry, as the Kubernetes documentation describes) and applying
-/// the object makes the apply manager the only owner of what the provider sets.
+/// object is adopted, anything else that exists is refused). An adopted object gets `obj`
+/// applied (the interrupted create may have written another spec).
 pub async fn create_owned(
     kube: &kube::Client,
     ar: &ApiResource,
@@ -34,10 +25,9 @@ pub async fn create_owned(
     instance: &str,
 ) -> Result<Created, OwnedError> {
     let mut created = owned::create_or_adopt(kube, ar, obj, instance).await?;
-    let (ns, name) = ns_name(obj);
-    let clear = json!({ "metadata": { "managedFields": [{}] } });
-    kube_io::patch_merge(kube, ar, ns, name, &clear).await?;
-    created.object = kube_io::apply(kube, ar, obj).await?;
+    if created.adopted {
+        created.object = kube_io::apply(kube, ar, obj).await?;
+    }
     Ok(created)
 }
 
@@ -93,24 +83,30 @@ pub fn beside_names(name: &str) -> [(ApiResource, String); 2] {
 /// The objects a create holds with its lease (their owner annotation says `creating`).
 pub type Holding = Vec<(LeaseTarget, Value)>;
 
-/// Brings the kine Secret and the manifests ConfigMap to what `spec` asks. One the spec
-/// wants is created owned by `instance` (a state of an earlier version, `None`: applied
-/// without owner, claimed at the next refresh) or applied when it is ours (claimed too,
-/// when it carried no owner yet); one it does not want is deleted only when ours. An
-/// object of that name that is not ours is an error, and left as it is. Returns the
-/// objects created (a create holds them with its lease).
+/// Brings the kine Secret and the manifests ConfigMap to what `spec` asks. `fresh`: the
+/// control plane was just created (not adopted), so nothing of it exists yet: the objects
+/// it wants are created (an existing one of that name is refused), nothing is read.
+/// Otherwise, one the spec wants is created owned by `instance` (a state of an earlier
+/// version, `None`: applied without owner, claimed at the next refresh) or applied when it
+/// is ours (claimed too, when it carried no owner yet); one it does not want is deleted
+/// only when ours. An object of that name that is not ours is an error, and left as it is.
+/// Returns the objects created (a create holds them with its lease).
 pub async fn sync_beside(
     kube: &kube::Client,
     spec: &HcpSpec,
     instance: Option<&str>,
+    fresh: bool,
 ) -> Result<Holding, String> {
     let ns = spec.namespace.as_str();
     let mut created = Vec::new();
     for (ar, name, want) in beside_objects(spec) {
         let who = format!("{} {ns}/{name}", ar.kind);
-        let live = kube_io::get(kube, &ar, Some(ns), &name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let live = match fresh {
+            true => None,
+            false => kube_io::get(kube, &ar, Some(ns), &name)
+                .await
+                .map_err(|e| e.to_string())?,
+        };
         let ours = live
             .as_ref()
             .map(|l| identity::beside_is_ours(l, instance, &spec.name, true));
@@ -132,9 +128,14 @@ pub async fn sync_beside(
                 if let (Some(i), None) = (instance, ownership::Owner::of(&l)) {
                     claim(kube, &ar, &l, i).await.map_err(|e| e.to_string())?;
                 }
-                kube_io::apply(kube, &ar, &obj)
+                let applied = kube_io::apply(kube, &ar, &obj)
                     .await
                     .map_err(|e| e.to_string())?;
+                if let Some(patch) = object::data_removals(&applied, &obj) {
+                    kube_io::patch_merge(kube, &ar, Some(ns), &name, &patch)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
             }
             (Some(_), Some(_), _) => {
                 return Err(format!(
