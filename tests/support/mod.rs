@@ -9,6 +9,8 @@
 //!   `TF_*` variable leaks in from the developer's shell.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod identity;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

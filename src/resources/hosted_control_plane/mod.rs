@@ -1,10 +1,16 @@
 //! `k0stack_hosted_control_plane`: a k0smotron `Cluster` in the management cluster.
 
 pub mod access;
+mod apply;
+mod destroy;
+pub mod identity;
+mod import;
 pub mod model;
 pub mod object;
 pub mod outputs;
+mod owning;
 pub mod plan;
+mod read;
 pub mod resource;
 pub mod schema;
 pub mod validate;

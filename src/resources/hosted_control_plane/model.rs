@@ -48,6 +48,11 @@ pub struct State {
     pub status: Str,
     pub k0smotron_api_version: Str,
     pub uid: Str,
+    /// This resource instance's own random id, in the owner annotation of its objects
+    /// (null in states of versions before owner annotations, until the next refresh).
+    pub instance_id: Str,
+    /// The kube-system uid of the cluster that holds the control plane.
+    pub management_cluster_uid: Str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -186,6 +186,43 @@ pub fn manifests_configmap(spec: &HcpSpec) -> Option<Value> {
     })
 }
 
+/// A JSON merge patch that removes every field `old` sets and `new` does not (objects are
+/// compared key by key, anything else is a value): what the provider stopped setting.
+/// None when nothing was dropped.
+pub fn removals(old: &Value, new: &Value) -> Option<Value> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return None;
+    };
+    let mut patch = Map::new();
+    for (k, ov) in o {
+        match n.get(k) {
+            None => {
+                patch.insert(k.clone(), Value::Null);
+            }
+            Some(nv) => {
+                if let Some(inner) = removals(ov, nv) {
+                    patch.insert(k.clone(), inner);
+                }
+            }
+        }
+    }
+    (!patch.is_empty()).then_some(Value::Object(patch))
+}
+
+/// A merge patch removing the `data` keys of the live Secret or ConfigMap `live` that the
+/// desired object `want` no longer has (in `data` or `stringData`): the whole of their data
+/// is the provider's.
+pub fn data_removals(live: &Value, want: &Value) -> Option<Value> {
+    let wanted = |k: &str| want["data"].get(k).is_some() || want["stringData"].get(k).is_some();
+    let nulls: Map<String, Value> = live["data"]
+        .as_object()?
+        .keys()
+        .filter(|k| !wanted(k))
+        .map(|k| (k.clone(), Value::Null))
+        .collect();
+    (!nulls.is_empty()).then(|| json!({ "data": nulls }))
+}
+
 /// What a `Cluster` says about itself, in either API version.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
@@ -392,6 +429,37 @@ mod tests {
         assert_eq!(
             obj["spec"]["k0sConfig"]["spec"]["api"]["extraArgs"]["v"],
             "2"
+        );
+    }
+
+    #[test]
+    fn dropped_fields_are_removed_explicitly() {
+        let mut s = minimal();
+        s.image = V::Value("mirror/k0s".into());
+        s.control_plane_flags = V::Value(vec![V::Value("--x".into())]);
+        s.k0s_config = V::Value(
+            r#"{"spec":{"api":{"extraArgs":{"v":"2"}},"network":{"provider":"calico"}}}"#.into(),
+        );
+        let before = cluster_object(&spec(s.clone()), Api::V1beta2);
+        s.image = V::Null;
+        s.control_plane_flags = V::Null;
+        s.k0s_config = V::Value(r#"{"spec":{"network":{"provider":"calico"}}}"#.into());
+        let after = cluster_object(&spec(s), Api::V1beta2);
+        assert_eq!(
+            removals(&before["spec"], &after["spec"]),
+            Some(
+                json!({"image": null, "controlPlaneFlags": null, "k0sConfig": {"spec": {"api": null}}})
+            )
+        );
+        assert_eq!(removals(&after["spec"], &after["spec"]), None);
+        let live = json!({"data": {"a.yaml": "x", "b.yaml": "y"}});
+        assert_eq!(
+            data_removals(&live, &json!({"data": {"a.yaml": "x"}})),
+            Some(json!({"data": {"b.yaml": null}}))
+        );
+        assert_eq!(
+            data_removals(&live, &json!({"stringData": {"a.yaml": "", "b.yaml": ""}})),
+            None
         );
     }
 

@@ -1,8 +1,13 @@
 //! Plan semantics, as pure functions over states: defaults, computed values, what forces
 //! a replacement, and which version changes are refused.
 //!
-//! - Replace: `name`, `namespace`, `management_cluster_id` (the object would move), and the
-//!   storage type (etcd ↔ kine: the datastore cannot be migrated in place).
+//! - Replace: `name`, `namespace` (the object would move), `management_cluster_id` when it
+//!   designates another cluster or namespace (see [`identity::designates_another`]; another
+//!   form of the same cluster's id is an in-place update), and the storage type (etcd ↔ kine:
+//!   the datastore cannot be migrated in place).
+//! - A new control plane's `id`, `uid`, `instance_id` and `management_cluster_uid` are
+//!   unknown until it is created, so resources that reference its `id` (worker pools) see it
+//!   change and plan their own replacement when it is replaced.
 //! - In place: everything else — a `k0s_version` increase is an upgrade (the control plane
 //!   StatefulSet rolls), `replicas` scales, ports/config/flags/manifests reconfigure.
 //! - Refused: a version downgrade, and skipping a Kubernetes minor (1.30 → 1.32): Kubernetes
@@ -13,6 +18,7 @@ use tf_provider::value::Value;
 use crate::framework::version::K0sVersion;
 use crate::framework::Problems;
 
+use super::identity;
 use super::model::*;
 use super::validate::namespace_of_management_cluster;
 
@@ -46,10 +52,6 @@ pub fn plan_create(mut s: State) -> State {
             None => Value::Unknown,
         };
     }
-    s.id = match (known(&s.namespace), known(&s.name)) {
-        (Some(ns), Some(n)) => Value::Value(format!("{ns}/{n}").into()),
-        _ => Value::Unknown,
-    };
     if s.external_address.is_null() {
         s.external_address = Value::Unknown;
     }
@@ -62,6 +64,9 @@ pub fn plan_create(mut s: State) -> State {
         &mut s.status,
         &mut s.k0smotron_api_version,
         &mut s.uid,
+        &mut s.id,
+        &mut s.instance_id,
+        &mut s.management_cluster_uid,
     ] {
         *v = Value::Unknown;
     }
@@ -76,12 +81,22 @@ fn storage_type(s: &State) -> Option<String> {
     }
 }
 
-/// The planned state for an update, the attribute paths that force replacement, and
-/// problems (refused version changes).
-pub fn plan_update(
-    prior: &State,
-    mut proposed: State,
-) -> (State, Vec<Vec<&'static str>>, Problems) {
+/// What [`plan_update`] decided.
+#[derive(Debug)]
+pub struct UpdatePlan {
+    pub planned: State,
+    /// The paths to return as RequiresReplace (Terraform filters out those that did not change).
+    pub replace: Vec<Vec<&'static str>>,
+    /// Whether the plan is a replacement (what Terraform will make of `replace`).
+    pub replacing: bool,
+    /// Refused version changes.
+    pub problems: Problems,
+}
+
+/// The planned state for an update. `namespace_configured`: whether the configuration sets
+/// `namespace` (when it does not, it follows `management_cluster_id`, and Terraform's
+/// proposal carries the prior value).
+pub fn plan_update(prior: &State, mut proposed: State, namespace_configured: bool) -> UpdatePlan {
     let mut replace = Vec::new();
     let mut problems = Problems::default();
     service_defaults(&mut proposed);
@@ -91,32 +106,39 @@ pub fn plan_update(
     if proposed.wait_for_ready.is_null() {
         proposed.wait_for_ready = Value::Value(true);
     }
-    if proposed.namespace.is_null() {
-        proposed.namespace = prior.namespace.clone();
+    if !namespace_configured {
+        proposed.namespace = match &proposed.management_cluster_id {
+            Value::Value(id) => identity::split_id(id)
+                .map(|(_, ns)| Value::Value(ns.to_string().into()))
+                .unwrap_or_else(|| prior.namespace.clone()),
+            Value::Unknown => Value::Unknown,
+            Value::Null => prior.namespace.clone(),
+        };
     }
-    for (path, a, b) in [
-        (vec!["name"], &prior.name, &proposed.name),
-        (vec!["namespace"], &prior.namespace, &proposed.namespace),
-        (
-            vec!["management_cluster_id"],
-            &prior.management_cluster_id,
-            &proposed.management_cluster_id,
-        ),
-    ] {
-        if !b.is_unknown() && a != b {
-            replace.push(path);
-        }
+    // Terraform replaces only for the paths whose value changed or is unknown: `name` and
+    // `namespace` are returned always; our own planning must agree on what that means.
+    let mut replacing = [
+        (&prior.name, &proposed.name),
+        (&prior.namespace, &proposed.namespace),
+    ]
+    .iter()
+    .any(|(a, b)| b.is_unknown() || a != b);
+    replace.push(vec!["name"]);
+    replace.push(vec!["namespace"]);
+    if identity::designates_another(prior, &proposed) {
+        replace.push(vec!["management_cluster_id"]);
+        replacing = true;
     }
     let (old_storage, new_storage) = (storage_type(prior), storage_type(&proposed));
     if new_storage.is_some() && old_storage != new_storage {
         replace.push(vec!["storage", "type"]);
+        replacing = true;
     }
     if let (Some(old), Some(new)) = (known(&prior.k0s_version), known(&proposed.k0s_version)) {
         if let Err(e) = check_version_change(&old, &new) {
             problems.push(&["k0s_version"], "Unsupported version change", e);
         }
     }
-    let replacing = !replace.is_empty();
     if replacing {
         proposed = plan_create(proposed);
     } else {
@@ -124,6 +146,8 @@ pub fn plan_update(
         let spec_changed = spec_fields_differ(prior, &proposed);
         proposed.id = prior.id.clone();
         proposed.uid = prior.uid.clone();
+        proposed.instance_id = prior.instance_id.clone();
+        proposed.management_cluster_uid = prior.management_cluster_uid.clone();
         proposed.k0smotron_api_version = prior.k0smotron_api_version.clone();
         proposed.ca_certificate = prior.ca_certificate.clone();
         proposed.client_certificate = prior.client_certificate.clone();
@@ -146,7 +170,12 @@ pub fn plan_update(
             }
         }
     }
-    (proposed, replace, problems)
+    UpdatePlan {
+        planned: proposed,
+        replace,
+        replacing,
+        problems,
+    }
 }
 
 /// Any difference in what is sent to k0smotron.
@@ -195,6 +224,18 @@ mod tests {
         s.endpoint = Value::Value("https://127.20.0.3:30443".into());
         s.status = Value::Value("Available=True".into());
         s.uid = Value::Value("u1".into());
+        s.id = Value::Value("kmc-system/dev".into());
+        s.instance_id = Value::Value("0123456789abcdef".into());
+        s.management_cluster_uid = Value::Value("0b6d2c4e-1f3a-4b5c-8d9e-0a1b2c3d4e5f".into());
+        for v in [
+            &mut s.ca_certificate,
+            &mut s.kubeconfig,
+            &mut s.client_certificate,
+            &mut s.client_key,
+            &mut s.k0smotron_api_version,
+        ] {
+            *v = Value::Value("x".into());
+        }
         s
     }
 
@@ -203,7 +244,12 @@ mod tests {
         let s = plan_create(minimal());
         assert_eq!(s.replicas, Value::Value(1));
         assert_eq!(s.namespace, Value::Value("kmc-system".into()));
-        assert_eq!(s.id, Value::Value("kmc-system/dev".into()));
+        // Unknown until created: a pool referencing it sees a replacement coming.
+        assert!(
+            s.id.is_unknown()
+                && s.instance_id.is_unknown()
+                && s.management_cluster_uid.is_unknown()
+        );
         assert!(s.kubeconfig.is_unknown() && s.external_address.is_unknown());
     }
 
@@ -212,8 +258,9 @@ mod tests {
         let prior = applied();
         let mut proposed = prior.clone();
         proposed.k0s_version = Value::Value("v1.33.1+k0s.0".into());
-        let (planned, replace, problems) = plan_update(&prior, proposed);
-        assert!(replace.is_empty() && problems.is_empty());
+        let p = plan_update(&prior, proposed, false);
+        assert!(!p.replacing && p.problems.is_empty());
+        let planned = p.planned;
         assert!(planned.status.is_unknown());
         assert_eq!(planned.endpoint, prior.endpoint);
     }
@@ -221,9 +268,11 @@ mod tests {
     #[test]
     fn no_change_plans_nothing() {
         let prior = applied();
-        let (planned, replace, problems) = plan_update(&prior, prior.clone());
-        assert!(replace.is_empty() && problems.is_empty());
-        assert_eq!(planned, prior);
+        let p = plan_update(&prior, prior.clone(), false);
+        assert!(!p.replacing && p.problems.is_empty());
+        assert_eq!(p.planned, prior);
+        // Terraform filters the replace paths by what changed: name and namespace always.
+        assert_eq!(p.replace, vec![vec!["name"], vec!["namespace"]]);
     }
 
     #[test]
@@ -235,7 +284,7 @@ mod tests {
         ] {
             let mut proposed = prior.clone();
             proposed.k0s_version = Value::Value(v.into());
-            let (_, _, problems) = plan_update(&prior, proposed);
+            let problems = plan_update(&prior, proposed, false).problems;
             assert_eq!(problems.0.len(), 1);
             assert_eq!(problems.0[0].dotted_path(), "k0s_version");
             assert!(
@@ -251,22 +300,66 @@ mod tests {
         let prior = applied();
         let mut p = prior.clone();
         p.name = Value::Value("dev2".into());
-        assert_eq!(plan_update(&prior, p).1, vec![vec!["name"]]);
+        let plan = plan_update(&prior, p, false);
+        assert!(plan.replacing && plan.planned.id.is_unknown());
+        assert!(plan.planned.instance_id.is_unknown(), "a new instance");
         let mut p = prior.clone();
         p.storage = Value::Value(StorageBlock {
             kind: Value::Value("kine".into()),
             kine_data_source_url: Value::Value("x".into()),
             etcd: Value::Null,
         });
-        let (planned, replace, _) = plan_update(&prior, p);
-        assert_eq!(replace, vec![vec!["storage", "type"]]);
-        assert!(planned.uid.is_unknown());
+        let plan = plan_update(&prior, p, false);
+        assert!(plan.replace.contains(&vec!["storage", "type"]) && plan.replacing);
+        assert!(plan.planned.uid.is_unknown());
         // Adding an explicit etcd block keeps the default type: no replacement.
         let mut p = prior.clone();
         p.storage = Value::Value(StorageBlock {
             kind: Value::Value("etcd".into()),
             ..Default::default()
         });
-        assert!(plan_update(&prior, p).1.is_empty());
+        let plan = plan_update(&prior, p, false);
+        assert!(!plan.replacing && !plan.replace.contains(&vec!["storage", "type"]));
+        // An unknown name (from an expression) is a replacement for Terraform: for us too.
+        let mut p = prior.clone();
+        p.name = Value::Unknown;
+        assert!(plan_update(&prior, p, false).replacing);
+    }
+
+    #[test]
+    fn management_cluster_id_replaces_only_for_another_cluster_or_namespace() {
+        const U1: &str = "0b6d2c4e-1f3a-4b5c-8d9e-0a1b2c3d4e5f";
+        let mut prior = applied();
+        prior.management_cluster_uid = Value::Value(U1.into());
+        prior.instance_id = Value::Value("abcd".into());
+        // The same cluster in the new form: an in-place update of the string only.
+        let mut p = prior.clone();
+        p.management_cluster_id = Value::Value(format!("{U1}/kmc-system").into());
+        let plan = plan_update(&prior, p, false);
+        assert!(!plan.replacing);
+        assert!(!plan.replace.contains(&vec!["management_cluster_id"]));
+        assert_eq!(plan.planned.instance_id, prior.instance_id);
+        assert_eq!(plan.planned.id, prior.id);
+        assert_eq!(plan.planned.namespace, prior.namespace);
+        // Another namespace: the derived namespace follows, and it is a replacement.
+        let mut p = prior.clone();
+        p.management_cluster_id = Value::Value(format!("{U1}/tenants").into());
+        let plan = plan_update(&prior, p, false);
+        assert!(plan.replacing && plan.replace.contains(&vec!["management_cluster_id"]));
+        assert_eq!(plan.planned.namespace, Value::Value("tenants".into()));
+        // With namespace configured, only the cluster matters.
+        let mut p = prior.clone();
+        p.management_cluster_id = Value::Value(format!("{U1}/tenants").into());
+        assert!(
+            plan_update(&prior, p.clone(), true).replacing,
+            "another namespace of the id"
+        );
+        p.management_cluster_id = Value::Value("label/kmc-system".into());
+        assert!(!plan_update(&prior, p, true).replacing);
+        // Unknown (the management cluster is being replaced): a replacement.
+        let mut p = prior.clone();
+        p.management_cluster_id = Value::Unknown;
+        let plan = plan_update(&prior, p, false);
+        assert!(plan.replacing && plan.planned.namespace.is_unknown());
     }
 }

@@ -15,21 +15,42 @@ pub const MANAGEMENT_KUBECONFIG: &str = "Admin kubeconfig of the management clus
     Changing it only changes how the provider connects (the endpoint of a bootstrapped cluster moves when its \
     first controller is replaced).";
 
+/// The resource description: what it is, what it owns, what destroy removes.
+const DESCRIPTION: &str = "A hosted Kubernetes control plane: a k0smotron `Cluster` in the management cluster (API version \
+    `v1beta2` when k0smotron ≥ 2.0 serves it, else `v1beta1`). Its API server, etcd and controllers run \
+    as pods there; worker pools join it. Create and update wait until the control plane is ready \
+    (`Available` condition, or `status.ready` on k0smotron 1.x) and fail with the last condition's \
+    reason and message on timeout. Every read compares the live object with the state, so `terraform plan` \
+    shows out-of-band edits and deletions.\n\n\
+    **What it owns.** The `Cluster` `<namespace>/<name>`, the Secret `<name>-k0stack-kine` (with kine storage) and \
+    the ConfigMap `<name>-k0stack-manifests` (with `manifests`). Each carries the annotation `k0stack.io/owner` \
+    with this resource instance's `instance_id`. The Secrets k0smotron creates for the control plane \
+    (`<name>-ca`, `<name>-kubeconfig` and the other certificates) are k0smotron's: it deletes them with the `Cluster`.\n\n\
+    **Create never takes over.** A `Cluster` of the same name that exists already is an error (import it instead); \
+    so is a kine Secret or manifests ConfigMap of that name that is not this control plane's. The only exception \
+    is what a create of this same resource left when Terraform was killed before saving the state: the next \
+    apply continues that create. With `create_before_destroy`, the new control plane needs a name of its own.\n\n\
+    **Update and destroy act only on their own objects.** An update of a `Cluster` that no longer exists fails \
+    (it never creates a new control plane with a new CA in its place: apply with refresh plans the re-creation). \
+    Destroy deletes the `Cluster`, the kine Secret and the manifests ConfigMap when they carry this instance's \
+    owner annotation (or, for objects of provider versions before owner annotations, the recorded uid); an \
+    object of the same name that is not this resource's is left, with a warning. Destroy does not delete the \
+    namespace.\n\n\
+    **The management cluster.** `management_cluster_uid` records which Kubernetes cluster holds the control plane; \
+    a refresh or apply connected to another cluster fails. A refresh that cannot reach the management cluster \
+    at all keeps the recorded state with a warning (its endpoint may have moved: the plan uses the configured \
+    connection, and the apply records it).";
+
 pub fn schema() -> Schema {
     Schema {
         version: 1,
         block: block(
-            "A hosted Kubernetes control plane: a k0smotron `Cluster` in the management cluster (API version \
-             `v1beta2` when k0smotron ≥ 2.0 serves it, else `v1beta1`). Its API server, etcd and controllers run \
-             as pods there; worker pools join it. Create and update wait until the control plane is ready \
-             (`Available` condition, or `status.ready` on k0smotron 1.x) and fail with the last condition's \
-             reason and message on timeout. Every read compares the live object with the state, so `terraform plan` \
-             shows out-of-band edits and deletions.",
+            DESCRIPTION,
             vec![
-                ("id", string("`<namespace>/<name>`.").computed()),
+                ("id", string("`<namespace>/<name>`. Known once the control plane is created, so resources that reference it (worker pools) plan their own replacement when it is replaced.").computed()),
                 ("name", string("Name of the `Cluster` (at most 53 characters: k0smotron derives Service names from it). Changing it replaces the control plane.").required()),
                 ("namespace", string("Namespace of the `Cluster`; default: the management cluster's namespace. Changing it replaces the control plane.").optional_computed()),
-                ("management_cluster_id", string("`id` of the `k0stack_management_cluster` that hosts this control plane (this also orders creation after it).").required()),
+                ("management_cluster_id", string("`id` of the `k0stack_management_cluster` that hosts this control plane, `<kube-system uid>/<namespace>` (this also orders creation after it). A literal works too: its part after the last `/` is the default namespace, and a prefix that is not a uid is only a label (e.g. `management/kmc-system`). It forces a replacement only when it designates another namespace, or another cluster (a uid other than `management_cluster_uid`); another form of the same cluster's id is an in-place update of the recorded string.").required()),
                 ("management_kubeconfig", string(MANAGEMENT_KUBECONFIG).sensitive()),
                 ("k0s_version", string("k0s version of the control plane, e.g. `v1.32.6+k0s.0`. Required: k0smotron's own default is stale. Increasing it upgrades in place (one Kubernetes minor at a time); a downgrade is refused at plan time.").required()),
                 ("replicas", number("Control plane replicas (1-9; default 1). More than 1 requires a `storage` block.").optional_computed()),
@@ -48,6 +69,8 @@ pub fn schema() -> Schema {
                 ("status", string("Readiness summary, e.g. `Available=True` or `Available=False: <reason>: <message>`.").computed()),
                 ("k0smotron_api_version", string("k0smotron API version used for this object: `v1beta2` or `v1beta1`.").computed()),
                 ("uid", string("Kubernetes UID of the `Cluster`.").computed()),
+                ("instance_id", string("Random id of this resource instance, drawn at create and written into the `k0stack.io/owner` annotation of every object it creates; update and destroy act only on objects carrying it. Import draws a new one.").computed()),
+                ("management_cluster_uid", string("uid of the `kube-system` namespace of the cluster that holds the control plane: the identity of the management cluster, whatever kubeconfig, context or server URL reaches it.").computed()),
             ],
             vec![
                 ("service", optional_block(service_block())),

@@ -12,11 +12,10 @@ use crate::framework::{timeouts, Problems, Secret};
 
 use super::model::*;
 
-/// The namespace part of a management cluster id (`<context-or-server>/<namespace>`).
+/// The namespace part of a management cluster id (`<kube-system uid>/<namespace>`, or a
+/// label or an earlier version's `<context>/<namespace>`).
 pub fn namespace_of_management_cluster(id: &str) -> Option<&str> {
-    id.rsplit_once('/')
-        .map(|(_, ns)| ns)
-        .filter(|ns| !ns.is_empty())
+    super::identity::split_id(id).map(|(_, ns)| ns)
 }
 
 /// Parses `k0s_config` (a JSON or YAML object, e.g. from `jsonencode({...})`).
@@ -54,7 +53,7 @@ pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
     }
     if let Some(id) = known(&s.management_cluster_id) {
         if namespace_of_management_cluster(&id).is_none() {
-            p.push(&["management_cluster_id"], "Invalid management cluster id", format!("{id:?} is not the id of a k0stack_management_cluster (<context-or-server>/<namespace>)."));
+            p.push(&["management_cluster_id"], "Invalid management cluster id", format!("{id:?} is not the id of a k0stack_management_cluster (<kube-system uid>/<namespace>, or <label>/<namespace>)."));
         }
     }
     let version_string = known(&s.k0s_version);

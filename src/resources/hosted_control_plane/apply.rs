@@ -1,0 +1,386 @@
+//! Create and update: write the objects, wait for readiness, record the outputs.
+//!
+//! A create POSTs the `Cluster` ([`owning::create_owned`]): it never takes over an object
+//! that exists, except what an interrupted create of this same resource left (SIGKILL
+//! before the state was saved), which it adopts with that create's instance id. While it
+//! waits for readiness a [`LeaseKeeper`] tells other creates it is alive. An update first
+//! proves the object is this instance's, and never re-creates a missing one.
+//! On any failure after the `Cluster` exists the returned state still records it
+//! (Terraform taints it), so nothing leaks.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{AttributePath, Diagnostics};
+
+use crate::framework::diag;
+use crate::framework::ownership::new_instance_id;
+use crate::framework::wait::{self, Backoff, Check, WaitError};
+use crate::provider::ProviderHandle;
+use crate::resources::kube_io::{self, KubeError};
+use crate::resources::owned::{self, LeaseKeeper, OwnedError};
+
+use super::identity;
+use super::model::*;
+use super::object::{self, Api};
+use super::owning::{self, Holding};
+use super::read::{fill_outputs, settle_unknowns};
+use super::resource::{api_for, kube_error, BLOCKS};
+use super::validate::spec_from_state;
+
+type Applied = Option<(State, ValueEmpty)>;
+
+/// The connection, the spec and the k0smotron API of an apply; `None` after reporting why not.
+async fn prepare(
+    handle: &ProviderHandle,
+    diags: &mut Diagnostics,
+    planned: &State,
+) -> Option<(kube::Client, HcpSpec, Api, String)> {
+    let (clients, kube) = handle
+        .management_for(diags, &planned.management_kubeconfig)
+        .await?;
+    let (spec, problems) = spec_from_state(planned);
+    let Some(spec) = spec else {
+        problems.report(diags, BLOCKS);
+        if diags.errors.is_empty() {
+            diags.add_error(diag::error(
+                "Incomplete configuration",
+                "some values are still unknown at apply time",
+                AttributePath::root(),
+            ));
+        }
+        return None;
+    };
+    let api = match api_for(&clients, &kube, &planned.k0smotron_api_version).await {
+        Ok(a) => a,
+        Err(e) => {
+            kube_error(diags, "Cannot use k0smotron", e);
+            return None;
+        }
+    };
+    let connected = match kube_io::cluster_uid(&kube).await {
+        Ok(u) => u,
+        Err(e) => {
+            kube_error(diags, "Cannot identify the management cluster", e);
+            return None;
+        }
+    };
+    let check = identity::check_cluster(
+        known(&planned.management_cluster_uid).as_deref(),
+        &connected,
+    )
+    .and_then(|()| {
+        identity::check_designated(known(&planned.management_cluster_id).as_deref(), &connected)
+    });
+    if let Err(e) = check {
+        diags.add_error(diag::error(
+            "Connected to another management cluster",
+            e,
+            AttributePath::new("management_cluster_id"),
+        ));
+        return None;
+    }
+    Some((kube, spec, api, connected))
+}
+
+/// `create` of the resource.
+pub(super) async fn create(
+    handle: &ProviderHandle,
+    diags: &mut Diagnostics,
+    planned: State,
+) -> Applied {
+    let (kube, spec, api, connected) = prepare(handle, diags, &planned).await?;
+    if let Err(e) = kube_io::ensure_namespace(&kube, &spec.namespace).await {
+        kube_error(diags, "Cannot create the namespace", e);
+        return None;
+    }
+    let ar = kube_io::cluster_resource(api);
+    let cluster = object::cluster_object(&spec, api);
+    let created = match owning::create_owned(&kube, &ar, &cluster, &new_instance_id()).await {
+        Ok(c) => c,
+        Err(e @ OwnedError::Exists { .. }) => {
+            diags.add_error(diag::error(
+                "Hosted control plane already exists",
+                exists_detail(&e, &spec),
+                AttributePath::new("name"),
+            ));
+            return None;
+        }
+        Err(e) => {
+            kube_error(diags, "Cannot create the k0smotron Cluster", e);
+            return None;
+        }
+    };
+    if created.adopted {
+        tracing::info!(cluster = %format!("{}/{}", spec.namespace, spec.name), instance = %created.instance, "continuing an interrupted create of this control plane");
+    }
+    let instance = created.instance.clone();
+    let mut state = planned;
+    state.namespace = Value::Value(spec.namespace.clone().into());
+    state.id = Value::Value(format!("{}/{}", spec.namespace, spec.name).into());
+    state.instance_id = Value::Value(instance.clone().into());
+    state.management_cluster_uid = Value::Value(connected.into());
+    let mut holding: Holding = vec![(
+        (ar.clone(), Some(spec.namespace.clone()), spec.name.clone()),
+        created.object.clone(),
+    )];
+    // From here on the Cluster exists: every failure still returns the state recording it.
+    // A fresh create's first request after its POST is the wait's.
+    let current = created.object;
+    let beside = owning::sync_beside(&kube, &spec, Some(&instance), !created.adopted).await;
+    let keeper = LeaseKeeper::start(
+        kube.clone(),
+        holding
+            .iter()
+            .map(|(t, _)| t.clone())
+            .chain(beside.iter().flatten().map(|(t, _)| t.clone()))
+            .collect(),
+    );
+    if let Ok(b) = &beside {
+        holding.extend(b.iter().cloned());
+    }
+    let outcome = match beside {
+        Err(e) => {
+            kube_error(diags, "Cannot write the hosted control plane's objects", e);
+            Err(current)
+        }
+        Ok(_) => {
+            settle(&kube, diags, &spec, api, &ar, current, |s| {
+                s.timeouts.create
+            })
+            .await
+        }
+    };
+    drop(keeper);
+    owning::mark_all_created(&kube, &holding, &instance).await;
+    finish(&kube, diags, state, api, outcome).await
+}
+
+/// What [`settle`] ends with: the object to read the outputs from; `Err` after an error
+/// was reported (the outputs are still read, best effort).
+type Outcome = Result<Json, Json>;
+
+/// Waits for readiness when the spec asks for it.
+async fn settle(
+    kube: &kube::Client,
+    diags: &mut Diagnostics,
+    spec: &HcpSpec,
+    api: Api,
+    ar: &kube::core::ApiResource,
+    current: Json,
+    timeout: fn(&HcpSpec) -> Duration,
+) -> Outcome {
+    if !spec.wait_for_ready {
+        return Ok(current);
+    }
+    match wait_ready(kube, spec, api, ar, timeout(spec)).await {
+        Ok(obj) => Ok(obj),
+        Err(e) => {
+            let detail = match &e {
+                WaitError::Timeout { .. } => format!("{e}. The Cluster exists and is recorded in the state; fix the cause and apply again."),
+                WaitError::Failed(inner) => format!("{inner}"),
+            };
+            diags.add_error(diag::error(
+                "Hosted control plane not ready",
+                detail,
+                AttributePath::root(),
+            ));
+            Err(current)
+        }
+    }
+}
+
+/// The state to return: the outputs read from `outcome`'s object, unknowns settled.
+async fn finish(
+    kube: &kube::Client,
+    diags: &mut Diagnostics,
+    mut state: State,
+    api: Api,
+    outcome: Outcome,
+) -> Applied {
+    let failed = outcome.is_err();
+    let current = outcome.unwrap_or_else(|o| o);
+    match fill_outputs(kube, &mut state, &current, api).await {
+        Err(e) if !failed => kube_error(diags, "Cannot read the hosted control plane's outputs", e),
+        _ => {}
+    }
+    settle_unknowns(&mut state);
+    if !failed {
+        tracing::info!(cluster = %known(&state.id).unwrap_or_default(), status = %known(&state.status).unwrap_or_default(), "hosted control plane applied");
+    }
+    Some((state, ValueEmpty::default()))
+}
+
+fn exists_detail(e: &OwnedError, spec: &HcpSpec) -> String {
+    let who = format!("{}/{}", spec.namespace, spec.name);
+    format!(
+        "{e}. To manage it with this resource run `terraform import <address> {who}`; with create_before_destroy \
+         the new control plane needs a name of its own (the old one keeps its name until it is destroyed)."
+    )
+}
+
+/// `update` of the resource.
+pub(super) async fn update(
+    handle: &ProviderHandle,
+    diags: &mut Diagnostics,
+    prior: State,
+    planned: State,
+) -> Applied {
+    if identity::only_bookkeeping(&prior, &planned) {
+        return Some((planned, ValueEmpty::default()));
+    }
+    let (kube, spec, api, _) = prepare(handle, diags, &planned).await?;
+    let ar = kube_io::cluster_resource(api);
+    let who = format!("{}/{}", spec.namespace, spec.name);
+    let live = match kube_io::get(&kube, &ar, Some(&spec.namespace), &spec.name).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            diags.add_error(diag::error(
+                "Hosted control plane not found",
+                format!("The Cluster {who} no longer exists in the management cluster (deleted out of band, or the management cluster was rebuilt); run terraform apply with refresh to plan its re-creation. Nothing was created."),
+                AttributePath::root(),
+            ));
+            return None;
+        }
+        Err(e) => {
+            kube_error(diags, "Cannot read the hosted control plane", e);
+            return None;
+        }
+    };
+    let instance = known(&planned.instance_id);
+    if let Err(why) = owned::check_ours(&live, instance.as_deref(), known(&planned.uid).as_deref())
+    {
+        diags.add_error(diag::error(
+            "Hosted control plane is not this resource's",
+            format!("The Cluster {who} is not the one this resource created: {why}. It was not changed."),
+            AttributePath::root(),
+        ));
+        return None;
+    }
+    match owning::sync_beside(&kube, &spec, instance.as_deref(), false).await {
+        // No lease to hold: the state records this instance, so nothing adopts them.
+        Ok(created) => {
+            if let Some(i) = &instance {
+                owning::mark_all_created(&kube, &created, i).await;
+            }
+        }
+        Err(e) => {
+            kube_error(diags, "Cannot store the objects beside the Cluster", e);
+            return None;
+        }
+    }
+    let prior_spec = spec_from_state(&prior).0;
+    let applied = match apply_cluster(
+        &kube,
+        &ar,
+        (prior_spec.as_ref(), &spec),
+        api,
+        &live,
+        instance.as_deref(),
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            kube_error(diags, "Cannot apply the k0smotron Cluster", e);
+            return None;
+        }
+    };
+    let outcome = settle(&kube, diags, &spec, api, &ar, applied, |s| {
+        s.timeouts.update
+    })
+    .await;
+    finish(&kube, diags, planned, api, outcome).await
+}
+
+/// Server-side apply of the Cluster (`specs`: the prior and the planned spec); a legacy
+/// object (ours by its uid, no annotation) is claimed first.
+///
+/// # Why fields the spec no longer sets are also removed explicitly
+///
+/// A create POSTs the Cluster, which records its fields under an `Update` entry of
+/// `managedFields`; a server-side apply removes a field it no longer sets only when no
+/// other manager owns it, so a field the user drops (`image`, flags, manifests...) would
+/// stay. A merge patch that nulls what the prior spec set and the planned one does not
+/// removes it whoever owns it.
+async fn apply_cluster(
+    kube: &kube::Client,
+    ar: &kube::core::ApiResource,
+    (prior, spec): (Option<&HcpSpec>, &HcpSpec),
+    api: Api,
+    live: &Json,
+    instance: Option<&str>,
+) -> Result<Json, KubeError> {
+    if let (Some(i), None) = (instance, crate::framework::ownership::Owner::of(live)) {
+        owning::claim(kube, ar, live, i).await?;
+    }
+    let desired = object::cluster_object(spec, api);
+    let applied = kube_io::apply(kube, ar, &desired).await?;
+    let dropped = prior
+        .and_then(|p| object::removals(&object::cluster_object(p, api)["spec"], &desired["spec"]));
+    match dropped {
+        Some(nulls) => {
+            let patch = serde_json::json!({ "spec": nulls });
+            kube_io::patch_merge(kube, ar, Some(&spec.namespace), &spec.name, &patch).await
+        }
+        None => Ok(applied),
+    }
+}
+
+/// Polls the Cluster until it is ready for its current generation.
+async fn wait_ready(
+    kube: &kube::Client,
+    spec: &HcpSpec,
+    api: Api,
+    ar: &kube::core::ApiResource,
+    timeout: Duration,
+) -> Result<Json, WaitError<KubeError>> {
+    let what = format!(
+        "hosted control plane {}/{} to be ready",
+        spec.namespace, spec.name
+    );
+    wait::until(&what, timeout, Backoff::default(), || {
+        let (kube, ar, ns, name) = (
+            kube.clone(),
+            ar.clone(),
+            spec.namespace.clone(),
+            spec.name.clone(),
+        );
+        async move {
+            match kube_io::get(&kube, &ar, Some(&ns), &name).await? {
+                None => Ok::<_, KubeError>(Check::Pending("the Cluster disappeared".into())),
+                Some(obj) => {
+                    let (ready, summary) = ready_for_generation(&obj, api);
+                    Ok(if ready {
+                        Check::Ready(obj)
+                    } else {
+                        Check::Pending(summary)
+                    })
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// True when the Cluster reports ready for its current generation.
+fn ready_for_generation(obj: &Json, api: Api) -> (bool, String) {
+    let (ready, summary) = object::readiness(&obj["status"], api);
+    if api == Api::V1beta2 {
+        let generation = obj["metadata"]["generation"].as_i64();
+        let observed = obj["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
+            .and_then(|c| c["observedGeneration"].as_i64());
+        if let (Some(g), Some(o)) = (generation, observed) {
+            if o < g {
+                return (
+                    false,
+                    format!("{summary} (generation {g} not yet observed by k0smotron, at {o})"),
+                );
+            }
+        }
+    }
+    (ready, summary)
+}
