@@ -76,6 +76,97 @@ output "uid" {
 }
 "#;
 
+/// A module for a control plane whose optional blocks are all dynamic over variables (the
+/// reported failure: `dynamic "service"` over `var.service_type == null ? [] : [...]`).
+const HCP_MODULE: &str = r#"
+terraform {
+  required_providers {
+    k0stack = { source = "k0stack/k0stack" }
+  }
+}
+
+variable "management_cluster_id" { type = string }
+variable "service_type" {
+  type    = string
+  default = null
+}
+variable "storage" {
+  type    = object({ type = string, size = string })
+  default = null
+}
+variable "persistence" {
+  type    = string
+  default = null
+}
+variable "requests" {
+  type    = map(string)
+  default = null
+}
+
+resource "k0stack_hosted_control_plane" "this" {
+  name                  = "mod"
+  management_cluster_id = var.management_cluster_id
+  k0s_version           = "v1.32.6+k0s.0"
+
+  dynamic "service" {
+    for_each = var.service_type == null ? [] : [var.service_type]
+    content {
+      type = service.value
+    }
+  }
+  dynamic "storage" {
+    for_each = var.storage == null ? [] : [var.storage]
+    content {
+      type = storage.value.type
+      dynamic "etcd" {
+        for_each = storage.value.size == null ? [] : [storage.value.size]
+        content {
+          size = etcd.value
+        }
+      }
+    }
+  }
+  dynamic "persistence" {
+    for_each = var.persistence == null ? [] : [var.persistence]
+    content {
+      type = persistence.value
+    }
+  }
+  dynamic "resources" {
+    for_each = var.requests == null ? [] : [var.requests]
+    content {
+      requests = resources.value
+    }
+  }
+}
+"#;
+
+#[test]
+fn a_control_plane_module_with_dynamic_blocks_validates_plans_and_applies() {
+    let cloud = CloudSim::start();
+    let tf = TfDir::new("");
+    cloud.write_files(&tf);
+    tf.write("modules/hcp/main.tf", HCP_MODULE);
+    tf.write(
+        "main.tf",
+        &format!(
+            "{}\nresource \"k0stack_management_cluster\" \"this\" {{}}\nmodule \"hcp\" {{\n  source = \"./modules/hcp\"\n  management_cluster_id = k0stack_management_cluster.this.id\n  service_type = \"NodePort\"\n  storage = {{ type = \"etcd\", size = \"2Gi\" }}\n  persistence = \"emptyDir\"\n  requests = {{ cpu = \"100m\" }}\n}}\n",
+            cloud.provider_config()
+        ),
+    );
+    tf.init();
+    let v = tf.validate();
+    no_internal_text(&v);
+    v.assert_ok();
+    let plan = tf.plan();
+    no_internal_text(&plan);
+    plan.assert_ok().assert_contains("type = \"NodePort\"");
+    let apply = tf.apply();
+    no_internal_text(&apply);
+    apply.assert_ok();
+    assert_eq!(tf.plan_exit_code().code, Some(0));
+}
+
 fn setup(module_args: &str) -> (CloudSim, TfDir) {
     let cloud = CloudSim::start();
     let tf = TfDir::new("");

@@ -105,7 +105,7 @@ pub fn block(
 }
 
 /// An optional nested block that appears at most once (serialized as a 0/1-element list;
-/// use `tf_provider::value::serde_as_vec` on the field).
+/// use `crate::framework::block` on the field).
 pub fn optional_block(block: Block) -> NestedBlock {
     NestedBlock::Optional(block)
 }

@@ -5,7 +5,7 @@
 //! treated as unset at validate time; configure reports them.
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueNumber, ValueString};
+use tf_provider::value::{Value, ValueBool, ValueNumber, ValueString};
 
 use crate::framework::Secret;
 use crate::kube::KubeSettings;
@@ -13,9 +13,9 @@ use crate::openstack::OpenStackSettings;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProviderConfig {
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub kubernetes: Value<KubernetesBlock>,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub openstack: Value<OpenStackBlock>,
 }
 
@@ -93,6 +93,14 @@ impl ProviderConfig {
     /// Dotted names of attributes whose value is still unknown at configure time.
     pub fn unknown_attributes(&self) -> Vec<String> {
         let mut out = Vec::new();
+        for (n, unknown) in [
+            ("kubernetes", self.kubernetes.is_unknown()),
+            ("openstack", self.openstack.is_unknown()),
+        ] {
+            if unknown {
+                out.push(n.to_string());
+            }
+        }
         if let Some(k) = self.kubernetes.as_ref_option() {
             for (n, u) in [
                 ("config_path", k.config_path.is_unknown()),

@@ -45,8 +45,8 @@ fn no_connection_help(id: &str) -> String {
 }
 
 /// The management client for an import and the kubeconfig text to record (None: the
-/// provider's `kubernetes` block).
-async fn connection(
+/// provider's `kubernetes` block). Worker pools import the same way.
+pub(crate) async fn connection(
     clients: &Clients,
     diags: &mut Diagnostics,
     id: &str,

@@ -4,7 +4,7 @@ pub mod access;
 mod apply;
 mod destroy;
 pub mod identity;
-mod import;
+pub mod import;
 pub mod model;
 pub mod object;
 pub mod outputs;

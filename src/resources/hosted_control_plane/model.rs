@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueList, ValueMap, ValueNumber};
+use tf_provider::value::{Value, ValueBool, ValueList, ValueMap, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 use crate::framework::version::K0sVersion;
@@ -23,21 +23,21 @@ pub struct State {
     pub k0s_version: Str,
     pub replicas: ValueNumber,
     pub image: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub service: Value<ServiceBlock>,
     pub external_address: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub storage: Value<StorageBlock>,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub persistence: Value<PersistenceBlock>,
     pub k0s_config: Str,
     pub control_plane_flags: ValueList<Str>,
     pub manifests: ValueMap<'static, Str>,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub resources: Value<ResourcesBlock>,
     pub cert_sans: ValueList<Str>,
     pub wait_for_ready: ValueBool,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub timeouts: Value<TimeoutsBlock>,
     // Computed.
     pub endpoint: Str,
@@ -68,7 +68,7 @@ pub struct StorageBlock {
     #[serde(rename = "type")]
     pub kind: Str,
     pub kine_data_source_url: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub etcd: Value<EtcdBlock>,
 }
 

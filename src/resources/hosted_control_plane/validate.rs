@@ -33,6 +33,18 @@ pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
     let mut p = Problems::default();
     let mut complete = true;
     let mut need = |v: bool| complete &= v;
+    // A whole block unknown: a `dynamic` block whose for_each is known only after apply.
+    need(
+        !s.service.is_unknown()
+            && !s.storage.is_unknown()
+            && !s.persistence.is_unknown()
+            && !s.resources.is_unknown()
+            && !s.timeouts.is_unknown()
+            && !s
+                .storage
+                .as_ref_option()
+                .is_some_and(|st| st.etcd.is_unknown()),
+    );
 
     let name = known(&s.name);
     need(name.is_some());

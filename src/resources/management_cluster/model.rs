@@ -1,7 +1,7 @@
 //! State of `k0stack_management_cluster`.
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{self, Value, ValueBool, ValueList, ValueNumber};
+use tf_provider::value::{Value, ValueBool, ValueList, ValueNumber};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
@@ -16,12 +16,12 @@ pub struct State {
     pub id: Str,
     pub namespace: Str,
     pub k0smotron_manifest: Str,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub openstack_credentials: Value<CredentialsBlock>,
     pub force_destroy: ValueBool,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub bootstrap: Value<BootstrapBlock>,
-    #[serde(with = "value::serde_as_vec")]
+    #[serde(with = "crate::framework::block")]
     pub timeouts: Value<TimeoutsBlock>,
     // Computed.
     pub endpoint: Str,

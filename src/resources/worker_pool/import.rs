@@ -85,7 +85,9 @@ pub async fn import(handle: &ProviderHandle, diags: &mut Diagnostics, id: &str) 
             return None;
         }
     };
-    let (_, kube) = handle.management_for(diags, &Value::Null).await?;
+    // The default setup's kubernetes block, or the bootstrap setup's kubeconfig file.
+    let (kube, management_kubeconfig) =
+        crate::resources::hosted_control_plane::import::connection(&clients, diags, id).await?;
     let records: Vec<String> = match record::list(&kube, ns, &pool_id).await {
         Ok(rs) => rs
             .iter()
@@ -135,6 +137,7 @@ pub async fn import(handle: &ProviderHandle, diags: &mut Diagnostics, id: &str) 
         wait_for_nodes: Value::Value(true),
         max_parallel: Value::Value(DEFAULT_MAX_PARALLEL as i64),
         stopped_members: string(DEFAULT_STOPPED_POLICY),
+        management_kubeconfig: management_kubeconfig.map(string).unwrap_or(Value::Null),
         ..Default::default()
     })
 }
