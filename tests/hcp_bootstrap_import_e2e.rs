@@ -155,7 +155,11 @@ fn import_in_the_bootstrap_setup_reads_the_kubeconfig_from_the_environment() {
         .to_string();
     let planned = changes(&tf);
     if mgmt_id == format!("{cluster_uid}/{NS}") {
-        assert!(planned.is_empty(), "{planned:?}");
+        // Terraform's import cannot know that the recorded kubeconfig is sensitive: at most
+        // that mark changes ("The value is unchanged"), no attribute.
+        let mark_only = vec![(ADDR.to_string(), r#"["update"]"#.to_string(), vec![])];
+        assert!(planned.is_empty() || planned == mark_only, "{planned:?}");
+        tf.apply().assert_ok();
     } else {
         assert_eq!(
             planned,

@@ -79,31 +79,56 @@ impl WorkerPool {
     /// Plan-time lookups: the control plane (uid, version) and the member template's hash.
     async fn resolve_for_plan(&self, diags: &mut Diagnostics, config: &State) -> Resolved {
         let (spec, problems) = spec_from_state(config);
-        let Some(spec) = spec.filter(|_| problems.is_empty()) else {
-            return Resolved::default();
-        };
-        if config.management_kubeconfig.is_unknown() {
-            // The management cluster is created in this apply: nothing to look up yet.
+        if !problems.is_empty() {
             return Resolved::default();
         }
-        let Some((clients, kube, os)) =
-            connections(&self.handle, diags, &config.management_kubeconfig).await
+        // The control plane may be created or replaced in this same apply (its id is unknown
+        // then): the names are looked up all the same, so that a typo fails the plan before
+        // anything is created; only the control plane itself is not read.
+        let creating_hcp = config.hosted_control_plane_id.is_unknown();
+        let spec = match spec {
+            Some(s) => s,
+            None if creating_hcp => {
+                let mut probe = config.clone();
+                probe.hosted_control_plane_id = Value::Value("-/-".into());
+                match spec_from_state(&probe).0 {
+                    Some(s) => s,
+                    None => return Resolved::default(),
+                }
+            }
+            None => return Resolved::default(),
+        };
+        let Some(os) = self
+            .handle
+            .get()
+            .ok()
+            .and_then(|c| c.openstack_api().ok().cloned())
         else {
             return Resolved::default();
         };
-        let hcp = match access::hosted_access(
-            &clients,
-            &kube,
-            &spec.hcp_namespace,
-            &spec.hcp_name,
-            access::Kubeconfig::Skip,
-        )
-        .await
-        {
-            Ok(h) => h,
-            Err(e) => {
-                error(diags, "Cannot read the hosted control plane", e);
+        // The management cluster is created in this apply when its kubeconfig is unknown.
+        let hcp = if creating_hcp || config.management_kubeconfig.is_unknown() {
+            None
+        } else {
+            let Some((clients, kube, _)) =
+                connections(&self.handle, diags, &config.management_kubeconfig).await
+            else {
                 return Resolved::default();
+            };
+            match access::hosted_access(
+                &clients,
+                &kube,
+                &spec.hcp_namespace,
+                &spec.hcp_name,
+                access::Kubeconfig::Skip,
+            )
+            .await
+            {
+                Ok(h) => h,
+                Err(e) => {
+                    error(diags, "Cannot read the hosted control plane", e);
+                    return Resolved::default();
+                }
             }
         };
         let hcp_version = hcp.as_ref().and_then(|h| h.version.clone());
