@@ -446,7 +446,10 @@ impl State {
                     project_id: first_project.clone(),
                     base,
                     prefix,
-                    cursor: 0,
+                    // Neutron's reference IPAM picks addresses at random among the free
+                    // ones; starting the cursor at random also keeps two simulators on one
+                    // machine (two test processes) from handing out the same 127.x address.
+                    cursor: rand::random::<u16>() as u32,
                     used: BTreeSet::new(),
                 });
             }
