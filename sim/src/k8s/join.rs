@@ -254,6 +254,24 @@ impl Joiner {
     /// credentials it joined with (a Node deleted meanwhile stays deleted here; a real
     /// kubelet would register it again, which the pool never relies on).
     fn resumed(&self, server_id: &str) {
+        let ready = json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()});
+        self.set_ready(server_id, ready, "kubelet", "node.ready");
+    }
+
+    /// The server is gone or stopped: its kubelet no longer posts status.
+    fn gone(&self, server_id: &str) {
+        let unknown = json!({"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status."});
+        self.set_ready(
+            server_id,
+            unknown,
+            "node-lifecycle-controller",
+            "node.notready",
+        );
+    }
+
+    /// Sets the Ready condition of the Node of `server_id` (by providerID) in every hosted
+    /// cluster, as `manager`, and records `event`.
+    fn set_ready(&self, server_id: &str, condition: Value, manager: &str, event: &str) {
         let provider_id = format!("openstack:///{server_id}");
         for h in self.operator.hosted.lock().expect("hosted").values() {
             let mut store = h.api.store.lock().expect("store");
@@ -266,41 +284,13 @@ impl Joiner {
                         .as_str()
                         .unwrap_or_default()
                         .to_string();
-                    let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}]}});
-                    let _ = store.patch_merge(&rt, "", &name, &status, "kubelet", true);
-                    h.api.record("node.ready", &name);
+                    let status = json!({"status": {"conditions": [condition.clone()]}});
+                    let _ = store.patch_merge(&rt, "", &name, &status, manager, true);
+                    h.api.record(event, &name);
                 }
             }
             drop(store);
             h.api.changed.notify_waiters();
-        }
-    }
-
-    fn gone(&self, server_id: &str) {
-        let provider_id = format!("openstack:///{server_id}");
-        for h in self.operator.hosted.lock().expect("hosted").values() {
-            let mut store = h.api.store.lock().expect("store");
-            let Some(rt) = store.find("", "v1", "nodes") else {
-                continue;
-            };
-            for n in store.list(&rt, None, None) {
-                if n["spec"]["providerID"] == provider_id.as_str() {
-                    let name = n["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let status = json!({"status": {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status."}]}});
-                    let _ = store.patch_merge(
-                        &rt,
-                        "",
-                        &name,
-                        &status,
-                        "node-lifecycle-controller",
-                        true,
-                    );
-                    h.api.record("node.notready", &name);
-                }
-            }
         }
     }
 }
