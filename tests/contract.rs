@@ -175,7 +175,10 @@ fn a_renamed_context_plans_nothing() {
         serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     kubeconfig["current-context"] = "ci-runner".into();
     kubeconfig["contexts"][0]["name"] = "ci-runner".into();
-    tf.write("mgmt.kubeconfig", &serde_yaml::to_string(&kubeconfig).unwrap());
+    tf.write(
+        "mgmt.kubeconfig",
+        &serde_yaml::to_string(&kubeconfig).unwrap(),
+    );
     assert_plan_empty(&tf);
     harness::assert_consistent(&cloud, &tf);
 }
