@@ -64,8 +64,8 @@ fn bootstrapped(cloud: &CloudSim) -> std::sync::Arc<k0stack_sim::k8s::bootstrap:
     clusters[0].clone()
 }
 
-/// The resource changes of a saved plan that are not no-ops: (address, actions, changed
-/// attributes).
+/// The resource changes of a saved plan that are not no-ops: (address, actions, attributes
+/// whose value changes or becomes unknown).
 fn changes(tf: &TfDir) -> Vec<(String, String, Vec<String>)> {
     tf.run(&["plan", "-no-color", "-input=false", "-out=import.plan"])
         .assert_ok();
@@ -79,12 +79,21 @@ fn changes(tf: &TfDir) -> Vec<(String, String, Vec<String>)> {
         .filter(|c| c["change"]["actions"] != serde_json::json!(["no-op"]))
         .map(|c| {
             let (before, after) = (&c["change"]["before"], &c["change"]["after"]);
+            let unknown = &c["change"]["after_unknown"];
             let mut keys: Vec<String> = after
                 .as_object()
                 .into_iter()
                 .flatten()
                 .filter(|(k, v)| before.get(k.as_str()) != Some(v))
                 .map(|(k, _)| k.clone())
+                .chain(
+                    unknown
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, u)| **u == serde_json::json!(true))
+                        .map(|(k, _)| k.clone()),
+                )
                 .collect();
             keys.sort();
             (
@@ -145,32 +154,32 @@ fn import_in_the_bootstrap_setup_reads_the_kubeconfig_from_the_environment() {
         "claimed"
     );
 
-    // The kubeconfig is recorded as written: the first plan is empty once the management
-    // cluster's id is `<kube-system uid>/<namespace>` too. While it still carries an id of
-    // an earlier form (`<bootstrap name>/<namespace>`), the only change is that string, in
-    // place (no replacement, no API call).
+    // The kubeconfig is recorded as written, so no value changes. Terraform 1.0 still plans
+    // one in-place update: the configuration's value is marked sensitive (it comes from the
+    // management cluster's sensitive kubeconfig) and the imported one carries no mark yet
+    // ("The value is unchanged"). Its apply only records the mark: no request writes to the
+    // management cluster.
     let mgmt_id = id::attributes(&tf, "k0stack_management_cluster.this").expect("mgmt")["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let planned = changes(&tf);
-    if mgmt_id == format!("{cluster_uid}/{NS}") {
-        // Terraform's import cannot know that the recorded kubeconfig is sensitive: at most
-        // that mark changes ("The value is unchanged"), no attribute.
-        let mark_only = vec![(ADDR.to_string(), r#"["update"]"#.to_string(), vec![])];
-        assert!(planned.is_empty() || planned == mark_only, "{planned:?}");
-        tf.apply().assert_ok();
-    } else {
-        assert_eq!(
-            planned,
-            vec![(
-                ADDR.to_string(),
-                r#"["update"]"#.to_string(),
-                vec!["management_cluster_id".to_string()]
-            )]
-        );
-        tf.apply().assert_ok();
-    }
+    assert_eq!(mgmt_id, format!("{cluster_uid}/{NS}"));
+    assert_eq!(
+        changes(&tf),
+        vec![(ADDR.to_string(), r#"["update"]"#.to_string(), vec![])],
+        "only the sensitivity mark"
+    );
+    tf.plan()
+        .assert_ok()
+        .assert_contains("management_kubeconfig = (sensitive value)")
+        .assert_contains("The value is unchanged");
+    let writes = id::writes(&mgmt.sim);
+    tf.apply().assert_ok();
+    assert_eq!(
+        id::writes(&mgmt.sim),
+        writes,
+        "no write to the management cluster"
+    );
     let plan = tf.plan_exit_code();
     assert_eq!(plan.code, Some(0), "{}", plan.all());
     assert_eq!(

@@ -90,6 +90,25 @@ fn plan_is_empty(tf: &TfDir) {
     assert_eq!(plan.code, Some(0), "plan not empty:\n{}", plan.all());
 }
 
+/// `dev` with a change to apply (an extra controller flag).
+fn with_flags(mgmt_id: &str) -> String {
+    dev(
+        mgmt_id,
+        "control_plane_flags = [\"--enable-metrics-scraper\"]",
+    )
+}
+
+/// `terraform apply -refresh=false`: the update works from the state alone.
+fn apply_without_refresh(tf: &TfDir) -> support::TfOutput {
+    tf.run(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-refresh=false",
+    ])
+}
+
 fn foreign_cluster(name: &str, extra_meta: serde_json::Value) -> serde_json::Value {
     let mut meta = json!({"name": name, "namespace": NS});
     if let (Some(m), Some(e)) = (meta.as_object_mut(), extra_meta.as_object()) {
@@ -153,13 +172,7 @@ fn create_refuses_an_existing_cluster_and_import_claims_it() {
     plan_is_empty(&tf);
 
     // The imported control plane is this resource's: updates and destroy act on it.
-    tf.write(
-        "main.tf",
-        &dev(
-            &mgmt_id,
-            "control_plane_flags = [\"--enable-metrics-scraper\"]",
-        ),
-    );
+    tf.write("main.tf", &with_flags(&mgmt_id));
     tf.apply().assert_ok();
     let live = the_cluster(&sim);
     assert_eq!(live["metadata"]["uid"], before["metadata"]["uid"]);
@@ -329,20 +342,8 @@ fn an_update_never_recreates_a_missing_cluster() {
     let mgmt_id = uid_id(&sim);
     tf.apply().assert_ok();
     id::delete_cluster(&sim.sim, NS, "dev");
-    tf.write(
-        "main.tf",
-        &dev(
-            &mgmt_id,
-            "control_plane_flags = [\"--enable-metrics-scraper\"]",
-        ),
-    );
-    let out = tf.run(&[
-        "apply",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        "-refresh=false",
-    ]);
+    tf.write("main.tf", &with_flags(&mgmt_id));
+    let out = apply_without_refresh(&tf);
     out.assert_failed()
         .assert_contains("The Cluster kmc-system/dev no longer exists in the management cluster")
         .assert_contains("run terraform apply with refresh to plan its re-creation");
@@ -369,20 +370,8 @@ fn another_management_cluster_is_a_clear_error() {
         .assert_contains("Connected to another management cluster")
         .assert_contains(&id::kube_system_uid(&other.sim))
         .assert_contains("terraform state rm");
-    tf.write(
-        "main.tf",
-        &dev(
-            &mgmt_id,
-            "control_plane_flags = [\"--enable-metrics-scraper\"]",
-        ),
-    );
-    let out = tf.run(&[
-        "apply",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        "-refresh=false",
-    ]);
+    tf.write("main.tf", &with_flags(&mgmt_id));
+    let out = apply_without_refresh(&tf);
     out.assert_failed()
         .assert_contains("Connected to another management cluster");
     assert!(

@@ -6,7 +6,9 @@ terraform import k0stack_management_cluster.this \
 terraform import k0stack_management_cluster.this kmc-system
 # Import records a new instance_id and takes over what the lost state's instance owned: the
 # namespace if k0stack created it, and the credentials Secret of the default name
-# (openstack-cloud-config); a namespace made outside k0stack stays not this resource's.
+# (openstack-cloud-config); a namespace made outside k0stack stays not this resource's. A
+# credentials Secret of another name is not imported: the first apply refuses to take it over
+# (delete it, or import with the default name).
 #
 # A bootstrapped management cluster (bootstrap { ... }) cannot be imported: the provider
 # generated its CA and admin credentials, and they exist only in the state that created it.

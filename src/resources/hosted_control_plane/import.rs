@@ -155,7 +155,7 @@ pub(super) async fn import(
         kube_error(diags, "Cannot claim the hosted control plane", e);
         return None;
     }
-    claim_beside(&kube, ns, name, previous.as_deref(), &instance).await;
+    owning::claim_beside(&kube, ns, name, previous.as_deref(), &instance).await;
     Some(State {
         id: Value::Value(id.clone().into()),
         name: Value::Value(name.to_string().into()),
@@ -183,24 +183,4 @@ async fn lookup(
     let api = api_for(clients, kube, &Value::Null).await?;
     let live = kube_io::get(kube, &kube_io::cluster_resource(api), Some(ns), name).await?;
     Ok(live.map(|l| (uid, l, api)))
-}
-
-/// Claims the kine Secret and manifests ConfigMap that belonged with the Cluster: unowned
-/// ones labelled for it, or those of the instance it was taken over from.
-async fn claim_beside(
-    kube: &kube::Client,
-    ns: &str,
-    name: &str,
-    previous: Option<&str>,
-    instance: &str,
-) {
-    for (ar, obj) in owning::beside_names(name) {
-        if let Ok(Some(o)) = kube_io::get(kube, &ar, Some(ns), &obj).await {
-            if identity::beside_is_ours(&o, previous, name, true) {
-                if let Err(e) = owning::claim(kube, &ar, &o, instance).await {
-                    tracing::warn!(object = %obj, "cannot claim: {e}");
-                }
-            }
-        }
-    }
 }

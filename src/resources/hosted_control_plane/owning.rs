@@ -80,6 +80,28 @@ pub fn beside_names(name: &str) -> [(ApiResource, String); 2] {
     ]
 }
 
+/// Claims for `instance` the kine Secret and manifests ConfigMap that belong with the
+/// `Cluster` `name`: unowned ones labelled for it (written by an earlier version), or those
+/// of the instance `previous` it was taken over from (import). Failures are logged: the
+/// objects stay unowned, and destroy still recognises them by their labels.
+pub async fn claim_beside(
+    kube: &kube::Client,
+    ns: &str,
+    name: &str,
+    previous: Option<&str>,
+    instance: &str,
+) {
+    for (ar, obj) in beside_names(name) {
+        if let Ok(Some(o)) = kube_io::get(kube, &ar, Some(ns), &obj).await {
+            if identity::beside_is_ours(&o, previous, name, true) {
+                if let Err(e) = claim(kube, &ar, &o, instance).await {
+                    tracing::warn!(object = %obj, "cannot claim: {e}");
+                }
+            }
+        }
+    }
+}
+
 /// The objects a create holds with its lease (their owner annotation says `creating`).
 pub type Holding = Vec<(LeaseTarget, Value)>;
 

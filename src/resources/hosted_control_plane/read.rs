@@ -169,15 +169,7 @@ async fn record_owner(
             known(&s.namespace).unwrap_or_default(),
             known(&s.name).unwrap_or_default(),
         );
-        for (bar, bname) in owning::beside_names(&name) {
-            if let Ok(Some(o)) = kube_io::get(kube, &bar, Some(&ns), &bname).await {
-                if crate::framework::ownership::Owner::of(&o).is_none()
-                    && identity::beside_is_ours(&o, None, &name, true)
-                {
-                    let _ = owning::claim(kube, &bar, &o, &instance).await;
-                }
-            }
-        }
+        owning::claim_beside(kube, &ns, &name, None, &instance).await;
         tracing::info!(cluster = %who(s), %instance, "claimed a control plane created by an earlier provider version");
     }
     s.instance_id = Value::Value(instance.into());
