@@ -25,8 +25,11 @@ pub enum VmEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmInfo {
     pub server_id: String,
-    /// Server name; cloud-init uses it as the hostname, so it becomes the Node name.
+    /// Server name.
     pub name: String,
+    /// The guest's hostname (the server name, or `<name>.novalocal` on RHEL-family images):
+    /// k0s names the Node after it.
+    pub hostname: String,
     /// The decoded user_data (None when the server was created without one).
     pub user_data: Option<String>,
     /// First fixed address (in 127.0.0.0/8, reachable on this machine).

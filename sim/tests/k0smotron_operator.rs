@@ -178,6 +178,7 @@ async fn workers_join_with_a_valid_token_and_not_after_revocation() {
     let vm = |id: &str, name: &str| VmInfo {
         server_id: id.into(),
         name: name.into(),
+        hostname: name.into(),
         user_data: Some(user_data(&token)),
         ip: "127.100.0.5".into(),
         flavor: "m1.small".into(),

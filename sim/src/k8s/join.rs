@@ -236,7 +236,7 @@ impl Joiner {
         }
         let latency = *self.join_latency.lock().expect("latency");
         tokio::time::sleep(latency).await;
-        let mut labels = json!({"kubernetes.io/hostname": vm.name, "kubernetes.io/os": "linux", "node.k0sproject.io/role": "worker", "node.kubernetes.io/instance-type": vm.flavor});
+        let mut labels = json!({"kubernetes.io/hostname": vm.hostname, "kubernetes.io/os": "linux", "node.k0sproject.io/role": "worker", "node.kubernetes.io/instance-type": vm.flavor});
         for (k, v) in &req.labels {
             labels[k] = json!(v);
         }
@@ -247,18 +247,18 @@ impl Joiner {
             .as_deref()
             .map(super::api::kube_git_version)
             .unwrap_or_else(|| hosted.api.git_version());
-        let node = json!({"metadata": {"name": vm.name, "labels": labels},
+        let node = json!({"metadata": {"name": vm.hostname, "labels": labels},
             "spec": {"providerID": format!("openstack:///{}", vm.server_id), "taints": taints},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}],
-                "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.name}],
+                "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.hostname}],
                 "nodeInfo": {"kubeletVersion": kubelet_version, "operatingSystem": "linux", "architecture": "amd64", "osImage": "Ubuntu 24.04.1 LTS", "kernelVersion": "6.8.0-49-generic", "containerRuntimeVersion": "containerd://1.7.24"}}});
         let mut store = hosted.api.store.lock().expect("store");
         let rt = store.find("", "v1", "nodes").expect("nodes");
-        if store.get(&rt, "", &vm.name).is_ok() {
+        if store.get(&rt, "", &vm.hostname).is_ok() {
             let _ = store.patch_merge(
                 &rt,
                 "",
-                &vm.name,
+                &vm.hostname,
                 &json!({"status": node["status"].clone()}),
                 "kubelet",
                 true,
@@ -268,7 +268,7 @@ impl Joiner {
             return self.refuse(&vm, e.message);
         }
         drop(store);
-        hosted.api.record("node.ready", &vm.name);
+        hosted.api.record("node.ready", &vm.hostname);
         hosted.api.changed.notify_waiters();
     }
 

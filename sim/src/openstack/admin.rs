@@ -43,6 +43,7 @@ fn image(ctx: &Ctx, req: &Req, id: Option<&str>) -> Resp {
                 min_disk: 0,
                 size: 2_361_393_152,
                 status,
+                os_distro: body["os_distro"].as_str().map(String::from),
             });
             http::json(201, &json!({ "id": id }))
         }

@@ -10,7 +10,7 @@ use super::store::Image;
 use super::{authorize, Ctx, Req};
 
 fn image_json(i: &Image, owner: &str) -> Value {
-    json!({
+    let mut v = json!({
         "status": i.status,
         "name": i.name,
         "tags": [],
@@ -32,7 +32,12 @@ fn image_json(i: &Image, owner: &str) -> Value {
         "min_ram": 0,
         "schema": "/v2/schemas/image",
         "virtual_size": null,
-    })
+    });
+    // Custom properties are top-level keys in Glance v2.
+    if let Some(d) = &i.os_distro {
+        v["os_distro"] = json!(d);
+    }
+    v
 }
 
 pub fn handle(ctx: &Ctx, req: &Req) -> Resp {

@@ -83,6 +83,9 @@ pub struct SeedImage {
     pub min_disk: u64,
     #[serde(default = "image_size")]
     pub size: u64,
+    /// Glance's `os_distro` property (e.g. `ubuntu`, `rocky`).
+    #[serde(default)]
+    pub os_distro: Option<String>,
 }
 
 fn image_size() -> u64 {
@@ -166,6 +169,7 @@ fn image(id: &str, name: &str) -> SeedImage {
         name: name.into(),
         min_disk: 0,
         size: image_size(),
+        os_distro: None,
     }
 }
 
@@ -244,6 +248,11 @@ impl Default for Seed {
                 image("781b3762-9469-4cec-b58d-3349e5de4e9c", "F17-x86_64-cfntools"),
                 image("5d1d4f6e-0b47-4a3c-9f6b-2c1e8b6f0a01", "ubuntu-24.04"),
                 image("5d1d4f6e-0b47-4a3c-9f6b-2c1e8b6f0a02", "ubuntu-22.04"),
+                // A RHEL-family image: cloud-init names the host `<server>.novalocal`.
+                SeedImage {
+                    os_distro: Some("rocky".into()),
+                    ..image("5d1d4f6e-0b47-4a3c-9f6b-2c1e8b6f0a03", "rocky-9")
+                },
                 image("d0f1e2a3-0000-4000-8000-000000000001", "duplicate-name"),
                 image("d0f1e2a3-0000-4000-8000-000000000002", "duplicate-name"),
             ],

@@ -922,6 +922,10 @@ fn release_nics(st: &mut State, nics: &[Nic]) {
 pub fn finish_boot(ctx: &Ctx, id: &str) {
     let error_rate = ctx.faults.get().vm_error_rate;
     let mut st = ctx.state.lock().expect("state");
+    let hostname = st.servers.get(id).map(|s| {
+        let image = st.images.iter().find(|i| i.id == s.image_id);
+        super::store::guest_hostname(&s.name, image)
+    });
     let Some(s) = st.servers.get_mut(id) else {
         return;
     };
@@ -955,6 +959,7 @@ pub fn finish_boot(ctx: &Ctx, id: &str) {
             let info = VmInfo {
                 server_id: id.into(),
                 name: name.clone(),
+                hostname: hostname.unwrap_or_else(|| name.clone()),
                 user_data: s.user_data.clone(),
                 ip: s.nics.first().map(|n| n.ip.to_string()).unwrap_or_default(),
                 flavor: s.flavor.name.clone(),

@@ -117,6 +117,19 @@ pub struct Image {
     pub size: u64,
     /// `active`, `queued`, `saving`, `deactivated`, ... (Nova boots only `active`).
     pub status: String,
+    /// Glance's `os_distro` property: which guest OS, and so how cloud-init names the host.
+    pub os_distro: Option<String>,
+}
+
+/// The hostname cloud-init gives a server booted from `image`. Nova's metadata `hostname`
+/// is `<name>.<dhcp_domain>` (`novalocal` by default); Debian-family images keep the short
+/// name, RHEL-family ones the FQDN — and k0s names the Node after the hostname.
+pub fn guest_hostname(server_name: &str, image: Option<&Image>) -> String {
+    const FQDN_DISTROS: &[&str] = &["rhel", "centos", "rocky", "almalinux", "fedora"];
+    match image.and_then(|i| i.os_distro.as_deref()) {
+        Some(d) if FQDN_DISTROS.contains(&d) => format!("{server_name}.novalocal"),
+        _ => server_name.to_string(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -502,6 +515,7 @@ impl State {
                     min_disk: i.min_disk,
                     size: i.size,
                     status: "active".into(),
+                    os_distro: i.os_distro.clone(),
                 })
                 .collect(),
             networks,

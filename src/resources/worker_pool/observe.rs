@@ -80,7 +80,7 @@ pub fn orphan_nodes(
             Some(u) => u == uid,
             None => recorded_node_names.contains(&n.name),
         })
-        .filter(|n| !server_names.contains(&n.name))
+        .filter(|n| !server_names.iter().any(|s| is_node_of(s, &n.name)))
         .map(|n| n.name.clone())
         .collect()
 }
@@ -105,6 +105,16 @@ pub fn metadata_changes(
         .cloned()
         .collect();
     (set, delete)
+}
+
+/// Whether `node` is the Node of the server named `server`. k0s names a Node after the
+/// guest's hostname: the server name on Debian-family images, `<server>.<dhcp_domain>`
+/// (`.novalocal` by default) on RHEL-family ones, whose cloud-init keeps Nova's FQDN.
+pub fn is_node_of(server: &str, node: &str) -> bool {
+    node == server
+        || node
+            .strip_prefix(server)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The facts of the hosted cluster's nodes.
@@ -219,14 +229,20 @@ pub fn observe(
     had_node: &BTreeSet<String>,
     wait_for_nodes: bool,
 ) -> Vec<Observed> {
-    let by_name: BTreeMap<&str, &NodeFacts> = match nodes {
-        Nodes::Known(ns) => ns.iter().map(|n| (n.name.as_str(), n)).collect(),
-        Nodes::Unknown => BTreeMap::new(),
+    let known: &[NodeFacts] = match nodes {
+        Nodes::Known(ns) => ns,
+        Nodes::Unknown => &[],
     };
     let mut out: Vec<Observed> = servers
         .into_iter()
         .map(|s| {
-            let node = by_name.get(s.name.as_str()).map(|n| (*n).clone());
+            // The exact name first: a pool whose names are prefixes of another's (never with
+            // random suffixes, but cheap to be sure) keeps its own nodes.
+            let node = known
+                .iter()
+                .find(|n| n.name == s.name)
+                .or_else(|| known.iter().find(|n| is_node_of(&s.name, &n.name)))
+                .cloned();
             let health = match nodes {
                 Nodes::Known(_) => health(
                     &s.status,
@@ -566,6 +582,30 @@ mod tests {
             orphan_nodes(&nodes, "u1", &recorded, &servers),
             vec!["g-gone", "g-legacy"]
         );
+        // An FQDN node name is its server's node, not an orphan.
+        let nodes = [n("g-live.novalocal", Some("u1")), n("g-live2", Some("u1"))];
+        assert_eq!(
+            orphan_nodes(&nodes, "u1", &recorded, &servers),
+            vec!["g-live2"]
+        );
+    }
+
+    #[test]
+    fn nodes_are_found_under_short_and_fqdn_hostnames() {
+        assert!(is_node_of("general-ab12c", "general-ab12c"));
+        assert!(is_node_of("general-ab12c", "general-ab12c.novalocal"));
+        assert!(!is_node_of("general-ab12c", "general-ab12cd"));
+        assert!(!is_node_of("general-ab12c", "general-ab12"));
+        let mut fqdn = node("a", true);
+        fqdn.name = "pool-a.novalocal".into();
+        let o = observe(
+            vec![server("a", "ACTIVE", "1")],
+            Nodes::Known(&[fqdn]),
+            &BTreeSet::new(),
+            true,
+        );
+        assert_eq!(o[0].health, Health::Ready);
+        assert_eq!(o[0].node.as_ref().unwrap().name, "pool-a.novalocal");
     }
 
     #[test]
