@@ -1,6 +1,11 @@
 //! Worker user-data: a `#cloud-config` that installs k0s and joins a hosted control plane.
 //!
-//! The join token is written to `/etc/k0s.token` (0600) and removed once k0s is installed.
+//! The join token is written to `/etc/k0s.token` (0600) and left there: `k0s start` returns
+//! once systemd started the unit, and the worker reads the file later (after its preflight;
+//! k0s `cmd/worker/worker.go`), so removing it after `k0s start` would leave k0s restarting
+//! forever without a token (k0smotron's own worker bootstrap keeps it too). What keeps the
+//! token harmless is its short life: the provider mints it with an expiry of about the
+//! apply's timeout and revokes it once no booting member needs it.
 //! The token is deliberately *not* part of [`WorkerTemplate`] (whose hash decides when
 //! members are replaced): a fresh token for new members never makes existing members look
 //! out of date (terraform-provider-openstack#1190).
@@ -47,7 +52,7 @@ fn shq(s: &str) -> String {
 
 /// The `k0s install worker` command line.
 pub fn install_command(t: &WorkerTemplate) -> String {
-    let mut cmd = String::from("k0s install worker --token-file /etc/k0s.token");
+    let mut cmd = format!("{K0S_BIN} install worker --token-file /etc/k0s.token");
     if !t.labels.is_empty() {
         let labels: Vec<String> = t.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         cmd.push_str(&format!(" --labels={}", shq(&labels.join(","))));
@@ -61,17 +66,30 @@ pub fn install_command(t: &WorkerTemplate) -> String {
     cmd
 }
 
+/// Where k0s is installed, and called from: cloud-init's PATH on RHEL-family images lacks
+/// `/usr/local/bin`, so every command names the binary by its path.
+pub const K0S_BIN: &str = "/usr/local/bin/k0s";
+
+/// curl with retries (transient DNS, TLS and 5xx failures while a VM's network comes up);
+/// `--retry` alone, as `--retry-all-errors` needs curl ≥ 7.71 (not on RHEL 8).
+const CURL: &str = "curl -sSfL --retry 5 --retry-delay 3 --connect-timeout 20";
+
+/// The release name get.k0s.sh downloads: `v1.32.6+k0s.0`, also when the configuration
+/// used k0smotron's image-tag spelling `v1.32.6-k0s.0` (no release has that name).
+fn release_name(version: &str) -> String {
+    crate::framework::version::K0sVersion::parse(version)
+        .map(|v| v.canonical())
+        .unwrap_or_else(|| version.to_string())
+}
+
 /// The download step: get.k0s.sh pinned to the version, or a plain binary from a mirror.
 fn download_command(t: &WorkerTemplate) -> String {
     match &t.download_url {
         None => format!(
-            "curl -sSfL {DEFAULT_DOWNLOAD_URL} | K0S_VERSION={} sh",
-            shq(&t.k0s_version)
+            "{CURL} {DEFAULT_DOWNLOAD_URL} | K0S_VERSION={} K0S_INSTALL_PATH=/usr/local/bin sh",
+            shq(&release_name(&t.k0s_version))
         ),
-        Some(url) => format!(
-            "curl -sSfL {} -o /usr/local/bin/k0s && chmod 0755 /usr/local/bin/k0s",
-            shq(url)
-        ),
+        Some(url) => format!("{CURL} {} -o {K0S_BIN} && chmod 0755 {K0S_BIN}", shq(url)),
     }
 }
 
@@ -94,8 +112,7 @@ pub fn render(t: &WorkerTemplate, token: &Secret) -> Result<String, CloudInitErr
     let runcmd = vec![
         Value::String(download_command(t)),
         Value::String(install_command(t)),
-        Value::String("k0s start".into()),
-        Value::String("rm -f /etc/k0s.token".into()),
+        Value::String(format!("{K0S_BIN} start")),
     ];
     doc.insert("runcmd".into(), Value::Sequence(runcmd));
     if let Some(extra) = t
@@ -112,7 +129,7 @@ pub fn render(t: &WorkerTemplate, token: &Secret) -> Result<String, CloudInitErr
 /// Where k0s looks for a CA before its first start (it generates one only when absent).
 pub const K0S_CA_CERT: &str = "/var/lib/k0s/pki/ca.crt";
 pub const K0S_CA_KEY: &str = "/var/lib/k0s/pki/ca.key";
-/// Where a joining controller's token is written (removed once k0s is installed).
+/// Where a joining controller's token is written (kept: k0s reads it after `k0s start`).
 pub const CONTROLLER_TOKEN: &str = "/etc/k0s/controller.token";
 
 /// How a controller of a bootstrapped management cluster starts.
@@ -137,7 +154,7 @@ pub struct ControllerTemplate {
 /// (`--enable-worker --no-taints`): k0smotron's control plane pods need nodes, and the
 /// bootstrapped cluster has no other.
 pub fn controller_install_command(joining: bool) -> String {
-    let mut cmd = String::from("k0s install controller --enable-worker --no-taints");
+    let mut cmd = format!("{K0S_BIN} install controller --enable-worker --no-taints");
     if joining {
         cmd.push_str(&format!(" --token-file {CONTROLLER_TOKEN}"));
     }
@@ -193,15 +210,13 @@ pub fn render_controller(t: &ControllerTemplate, role: &ControllerRole<'_>) -> S
     let mut runcmd = vec![Value::String(download)];
     if let Some(v) = &t.k0smotron_version {
         runcmd.push(Value::String(format!(
-            "mkdir -p /var/lib/k0s/manifests/k0smotron && curl -sSfL {} -o /var/lib/k0s/manifests/k0smotron/k0smotron.yaml",
+            "mkdir -p /var/lib/k0s/manifests/k0smotron && {CURL} {} -o /var/lib/k0s/manifests/k0smotron/k0smotron.yaml",
             shq(&k0smotron_manifest_url(v))
         )));
     }
     runcmd.push(Value::String(controller_install_command(joining)));
-    runcmd.push(Value::String("k0s start".into()));
-    if joining {
-        runcmd.push(Value::String(format!("rm -f {CONTROLLER_TOKEN}")));
-    }
+    // A joining controller's token stays, as a worker's does: k0s reads it after start.
+    runcmd.push(Value::String(format!("{K0S_BIN} start")));
     doc.insert("runcmd".into(), Value::Sequence(runcmd));
     let body = serde_yaml::to_string(&Value::Mapping(doc)).expect("serializable");
     format!("#cloud-config\n{body}")
@@ -275,13 +290,14 @@ mod tests {
             .collect();
         assert_eq!(
             run[0],
-            "curl -sSfL https://get.k0s.sh | K0S_VERSION='v1.32.6+k0s.0' sh"
+            "curl -sSfL --retry 5 --retry-delay 3 --connect-timeout 20 https://get.k0s.sh | K0S_VERSION='v1.32.6+k0s.0' K0S_INSTALL_PATH=/usr/local/bin sh"
         );
         assert_eq!(
             run[1],
-            "k0s install worker --token-file /etc/k0s.token --labels='pool=gpu,tier=a' --taints='nvidia.com/gpu=true:NoSchedule' --kubelet-extra-args='--max-pods=50 --v=2'"
+            "/usr/local/bin/k0s install worker --token-file /etc/k0s.token --labels='pool=gpu,tier=a' --taints='nvidia.com/gpu=true:NoSchedule' --kubelet-extra-args='--max-pods=50 --v=2'"
         );
-        assert_eq!(run[2..], ["k0s start", "rm -f /etc/k0s.token"]);
+        // The token stays: k0s reads it after `k0s start` returned.
+        assert_eq!(run[2..], ["/usr/local/bin/k0s start"]);
     }
 
     #[test]
@@ -291,7 +307,7 @@ mod tests {
             ..template()
         };
         let v = parse(&render(&t, &Secret::new("t")).unwrap());
-        assert_eq!(v["runcmd"][0], "curl -sSfL 'https://mirror.local/k0s-v1.32.6' -o /usr/local/bin/k0s && chmod 0755 /usr/local/bin/k0s");
+        assert_eq!(v["runcmd"][0], "curl -sSfL --retry 5 --retry-delay 3 --connect-timeout 20 'https://mirror.local/k0s-v1.32.6' -o /usr/local/bin/k0s && chmod 0755 /usr/local/bin/k0s");
     }
 
     #[test]
@@ -304,7 +320,7 @@ mod tests {
         assert_eq!(v["packages"][0], "jq");
         assert_eq!(v["write_files"][0]["path"], "/etc/motd");
         assert_eq!(v["write_files"][1]["path"], "/etc/k0s.token");
-        assert_eq!(v["runcmd"][4], "echo done");
+        assert_eq!(v["runcmd"][3], "echo done");
     }
 
     #[test]
@@ -373,8 +389,8 @@ mod tests {
         assert_eq!(
             run[2..],
             [
-                "k0s install controller --enable-worker --no-taints",
-                "k0s start"
+                "/usr/local/bin/k0s install controller --enable-worker --no-taints",
+                "/usr/local/bin/k0s start"
             ]
         );
     }
@@ -396,8 +412,9 @@ mod tests {
         assert_eq!(v["write_files"].as_sequence().unwrap().len(), 1);
         assert_eq!(
             v["runcmd"][1],
-            "k0s install controller --enable-worker --no-taints --token-file /etc/k0s/controller.token"
+            "/usr/local/bin/k0s install controller --enable-worker --no-taints --token-file /etc/k0s/controller.token"
         );
-        assert_eq!(v["runcmd"][3], "rm -f /etc/k0s/controller.token");
+        // The token stays for k0s to read after start.
+        assert_eq!(v["runcmd"].as_sequence().unwrap().len(), 3);
     }
 }

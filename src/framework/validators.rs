@@ -113,3 +113,67 @@ mod tests {
         assert!(ip_or_dns("10.0.0.1") && ip_or_dns("api.example.com") && !ip_or_dns("bad name"));
     }
 }
+
+/// Why the kubelet would refuse `key` in `--node-labels` (None: it accepts it). Labels in
+/// the `kubernetes.io`/`k8s.io` namespaces (and subdomains) are the cluster's own: a kubelet
+/// may set only those under `kubelet.kubernetes.io` or `node.kubernetes.io` and a fixed
+/// list (kubernetes/kubernetes `cmd/kubelet/app/options/options.go` `ValidateKubeletFlags`,
+/// `pkg/kubelet/apis/well_known_labels.go`); with any other, the kubelet exits at start and
+/// the node never registers.
+pub fn kubelet_label_refusal(key: &str) -> Option<String> {
+    const ALLOWED_NAMESPACES: &[&str] = &["kubelet.kubernetes.io", "node.kubernetes.io"];
+    const ALLOWED_LABELS: &[&str] = &[
+        "kubernetes.io/hostname",
+        "kubernetes.io/arch",
+        "kubernetes.io/os",
+        "beta.kubernetes.io/arch",
+        "beta.kubernetes.io/os",
+        "beta.kubernetes.io/instance-type",
+        "node.kubernetes.io/instance-type",
+        "failure-domain.beta.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+    ];
+    let within = |ns: &str, domain: &str| ns == domain || ns.ends_with(&format!(".{domain}"));
+    let (ns, _) = key.split_once('/')?;
+    if !(within(ns, "kubernetes.io") || within(ns, "k8s.io"))
+        || ALLOWED_NAMESPACES.iter().any(|a| within(ns, a))
+        || ALLOWED_LABELS.contains(&key)
+    {
+        return None;
+    }
+    Some(format!(
+        "the kubelet refuses {key:?} in --node-labels and exits, so the node would never register: \
+         a node may label itself in the kubernetes.io and k8s.io namespaces only under \
+         node.kubernetes.io/ or kubelet.kubernetes.io/ (e.g. node.kubernetes.io/{}), or with the well-known \
+         labels such as topology.kubernetes.io/zone. Set role labels like node-role.kubernetes.io/* after the \
+         node joined (kubectl label), or use a domain of your own."
+        ,key.rsplit('/').next().unwrap_or("pool")
+    ))
+}
+
+#[cfg(test)]
+mod kubelet_label_tests {
+    use super::kubelet_label_refusal;
+
+    #[test]
+    fn the_kubelets_rule() {
+        for bad in [
+            "node-role.kubernetes.io/worker",
+            "kubernetes.io/role",
+            "x.k8s.io/y",
+        ] {
+            assert!(kubelet_label_refusal(bad).is_some(), "{bad}");
+        }
+        for ok in [
+            "node.kubernetes.io/pool",
+            "topology.kubernetes.io/zone",
+            "k0stack.io/pool-uid",
+            "nvidia.com/gpu.present",
+            "tier",
+        ] {
+            assert_eq!(kubelet_label_refusal(ok), None, "{ok}");
+        }
+    }
+}

@@ -57,6 +57,7 @@ pub fn parse_controller_user_data(text: &str) -> Result<Option<ControllerRequest
         return Ok(None);
     };
     let files = super::cloud_config::files(&doc)?;
+    super::join::check_download(super::join::installed_version(&cmds).as_deref())?;
     if let Some(rest) = install.split("--token-file").nth(1) {
         let path = rest
             .trim_start_matches('=')
@@ -64,6 +65,7 @@ pub fn parse_controller_user_data(text: &str) -> Result<Option<ControllerRequest
             .next()
             .unwrap_or_default()
             .trim_matches('\'');
+        super::join::check_token_kept(&cmds, path)?;
         let token = files
             .get(path)
             .ok_or_else(|| format!("no write_files entry for the controller token {path}"))?;

@@ -28,7 +28,7 @@ pub struct JoinRequest {
 }
 
 /// `K0S_VERSION=<v>` (quoted or not) in one of the commands.
-fn installed_version(runcmd: &[String]) -> Option<String> {
+pub(crate) fn installed_version(runcmd: &[String]) -> Option<String> {
     runcmd.iter().find_map(|c| {
         let rest = &c[c.find("K0S_VERSION=")? + "K0S_VERSION=".len()..];
         let v = rest
@@ -75,6 +75,34 @@ fn flag(cmd: &str, name: &str) -> Option<String> {
     Some(unquote(rest.split_whitespace().next().unwrap_or_default()))
 }
 
+/// get.k0s.sh downloads `releases/download/<K0S_VERSION>/k0s-<K0S_VERSION>-<arch>` from
+/// GitHub: only release names exist, and k0s releases are `v1.x.y+k0s.N` (the `-k0s.N`
+/// spelling is k0smotron's image tag form, never a release).
+pub(crate) fn check_download(version: Option<&str>) -> Result<(), String> {
+    match version {
+        Some(v) if !v.contains("+k0s.") => Err(format!(
+            "get.k0s.sh: no k0s release {v} (HTTP 404 for https://github.com/k0sproject/k0s/releases/download/{v}/k0s-{v}-amd64); k0s is not installed"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `k0s start` returns once systemd started the unit; the worker reads its token file
+/// later, after its preflight (k0s `cmd/worker/worker.go`; a missing file is an error in
+/// `cmd/internal/tokendata.go`). A runcmd that removes the file leaves k0s restarting
+/// forever without a token.
+pub(crate) fn check_token_kept(runcmd: &[String], token_file: &str) -> Result<(), String> {
+    let removes = |c: &String| {
+        c.split_whitespace().next() == Some("rm") && c.split_whitespace().any(|w| w == token_file)
+    };
+    if runcmd.iter().any(removes) {
+        return Err(format!(
+            "k0s worker: failed to read token file: open {token_file}: no such file or directory (removed by runcmd before k0s read it; systemd restarts k0s forever)"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads user_data as cloud-init would; the error says why no join would happen.
 pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
     if !text.starts_with("#cloud-config") {
@@ -94,7 +122,7 @@ pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
         .ok_or_else(|| format!("no write_files entry for {token_file}"))?
         .trim()
         .to_string();
-    let labels = flag(install, "labels")
+    let labels: BTreeMap<String, String> = flag(install, "labels")
         .map(|l| {
             l.split(',')
                 .filter_map(|kv| {
@@ -112,12 +140,24 @@ pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
                 .collect()
         })
         .unwrap_or_default();
+    let k0s_version = installed_version(&runcmd);
+    check_download(k0s_version.as_deref())?;
+    check_token_kept(&runcmd, &token_file)?;
+    let forbidden: Vec<&String> = labels
+        .keys()
+        .filter(|k| super::kubelet::forbidden_node_label(k))
+        .collect();
+    if !forbidden.is_empty() {
+        return Err(format!(
+            "kubelet exits: unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: {forbidden:?}"
+        ));
+    }
     Ok(JoinRequest {
         join_token: content,
         labels,
         taints,
         kubelet_extra_args: flag(install, "kubelet-extra-args"),
-        k0s_version: installed_version(&runcmd),
+        k0s_version,
     })
 }
 
@@ -340,6 +380,22 @@ mod tests {
             taint_json(&r.taints[0]),
             json!({"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"})
         );
+    }
+
+    #[test]
+    fn what_a_real_worker_would_refuse() {
+        let removed = UD.replace("- k0s start\n", "- k0s start\n- rm -f /etc/k0s.token\n");
+        assert!(parse_user_data(&removed)
+            .unwrap_err()
+            .contains("failed to read token file"));
+        let dash = UD.replace("v1.32.6+k0s.0", "v1.32.6-k0s.0");
+        assert!(parse_user_data(&dash)
+            .unwrap_err()
+            .contains("no k0s release v1.32.6-k0s.0"));
+        let role = UD.replace("pool=gpu", "node-role.kubernetes.io/worker=true");
+        assert!(parse_user_data(&role)
+            .unwrap_err()
+            .contains("unknown 'kubernetes.io' or 'k8s.io' labels"));
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
     for (k, v) in &labels {
         if !label_key_ok(k) || !label_value_ok(v) {
             p.push(&["labels"], "Invalid label", format!("{k}={v} is not a valid Kubernetes label (keys like node.example.com/pool, values of at most 63 letters, digits, '-', '_', '.')."));
+        } else if let Some(why) = crate::framework::validators::kubelet_label_refusal(k) {
+            p.push(&["labels"], "Label the kubelet refuses", why);
         }
     }
     let taints = known_set(&s.taints);
@@ -394,6 +396,16 @@ pub(crate) mod tests {
                 },
                 "labels",
                 "Invalid label",
+            ),
+            (
+                State {
+                    labels: Value::Value(
+                        [("node-role.kubernetes.io/worker".into(), v("true"))].into(),
+                    ),
+                    ..minimal()
+                },
+                "labels",
+                "Label the kubelet refuses",
             ),
             (
                 State {
