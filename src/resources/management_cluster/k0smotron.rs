@@ -166,6 +166,22 @@ pub async fn claim_legacy(
     Ok(())
 }
 
+/// The manifest's objects that do not exist (`Kind ns/name`, in install order): what a
+/// refresh records in `k0smotron_missing`, so that an object deleted out of band shows in
+/// the plan and apply installs it again.
+pub async fn missing(kube: &kube::Client, text: &str) -> Result<Vec<String>, KubeError> {
+    let Ok(objects) = manifest::parse(text) else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    for obj in &objects {
+        if existing(kube, obj).await?.is_none() {
+            out.push(manifest::describe(obj));
+        }
+    }
+    Ok(out)
+}
+
 /// Deletes the manifest's objects that k0stack installed (see the module doc), last
 /// installed first; returns what was left, and why.
 pub async fn uninstall(kube: &kube::Client, text: &str, legacy: bool) -> Vec<String> {
