@@ -139,7 +139,15 @@ fn removed_optional_arguments_plan_their_defaults() {
         st["openstack_credentials"][0]["secret_name"],
         "openstack-cloud-config"
     );
-    assert!(mgmt::get(&sim, "", "v1", "secrets", "kmc-system", "openstack-cloud-config").is_some());
+    assert!(mgmt::get(
+        &sim,
+        "",
+        "v1",
+        "secrets",
+        "kmc-system",
+        "openstack-cloud-config"
+    )
+    .is_some());
     assert!(mgmt::get(&sim, "", "v1", "secrets", "kmc-system", "fleet-credentials").is_none());
     assert_plan_empty(&tf);
 }
@@ -223,8 +231,16 @@ fn a_deleted_k0smotron_object_shows_and_apply_restores_it() {
     tf.write("k0smotron.yaml", mgmt::K0SMOTRON_MANIFEST);
     tf.apply().assert_ok();
     assert_plan_empty(&tf);
-    let operator = ("apps", "v1", "deployments", "k0smotron", "k0smotron-controller-manager");
-    mgmt::delete(&sim, operator.0, operator.1, operator.2, operator.3, operator.4);
+    let operator = (
+        "apps",
+        "v1",
+        "deployments",
+        "k0smotron",
+        "k0smotron-controller-manager",
+    );
+    mgmt::delete(
+        &sim, operator.0, operator.1, operator.2, operator.3, operator.4,
+    );
     let plan = tf.plan_exit_code();
     assert_eq!(plan.code, Some(2), "the deletion shows:\n{}", plan.all());
     plan.assert_contains("Deployment k0smotron/k0smotron-controller-manager");

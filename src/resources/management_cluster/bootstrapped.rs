@@ -23,13 +23,18 @@ pub async fn resolve_for_plan(clients: Option<&Clients>, s: &State, diags: &mut 
     let Some(spec) = s.bootstrap.as_ref_option().and_then(bootstrap::spec) else {
         return;
     };
-    let Some(os) = clients.and_then(|c| c.openstack_api().ok()) else {
-        diags.add_error(diag::error(
-            "No OpenStack cloud",
-            crate::provider::NotConfigured::OpenStack.to_string(),
-            AttributePath::new("bootstrap").index(0),
-        ));
-        return;
+    let os = match clients.map(|c| c.openstack_api()) {
+        Some(Ok(os)) => os,
+        // The provider's OpenStack settings are not known until apply: no lookups now.
+        Some(Err(e)) if e.until_apply() => return,
+        _ => {
+            diags.add_error(diag::error(
+                "No OpenStack cloud",
+                crate::provider::NotConfigured::OpenStack.to_string(),
+                AttributePath::new("bootstrap").index(0),
+            ));
+            return;
+        }
     };
     if let Err(p) = bootstrap::resolve(os, &spec).await {
         p.report(diags, BLOCKS);

@@ -168,6 +168,13 @@ impl Resource for ManagementCluster {
             }
         };
         let bootstrap = s.bootstrap.is_value();
+        if clients.until_apply() {
+            // Refreshed once the provider's settings are known (see `provider::Pending`).
+            tracing::info!(
+                "not refreshed: the provider's connection settings are not known until apply"
+            );
+            return Some((s, private));
+        }
         let kube = if bootstrap {
             match bootstrapped::read(&clients, &mut s, diags).await {
                 Err(()) => return None,
