@@ -62,14 +62,17 @@ resource "k0stack_worker_pool" "general" {
 "#;
 
 fn dir(cloud: &CloudSim, provider: &str, resources: &str) -> TfDir {
-    let tf = TfDir::new(&format!(
-        "{}{}{provider}{resources}",
-        support::required_providers(),
-        source()
-    ));
+    let tf = TfDir::new(&main_tf(&source(), provider, resources));
     cloud.write_files(&tf);
     tf.init();
     tf
+}
+
+fn main_tf(source: &str, provider: &str, resources: &str) -> String {
+    format!(
+        "{}{source}{provider}{resources}",
+        support::required_providers()
+    )
 }
 
 /// `openstack.region` unknown at plan: the plan shows the stored credentials' region and
@@ -150,5 +153,53 @@ provider "k0stack" {{
         .operator
         .cluster_uid("kmc-system", "dev")
         .is_some());
+    assert_plan_empty(&tf);
+}
+
+/// An existing fleet whose provider setting becomes unknown again (the resource it comes
+/// from changes in this apply): the plan neither refreshes nor looks anything up — no
+/// "No OpenStack cloud" error from a refresh — and apply uses the final values; nothing
+/// is rolled.
+#[test]
+fn a_fleet_whose_region_becomes_unknown_again_plans_and_applies() {
+    let cloud = CloudSim::start();
+    let later = "${substr(tostring(k0stack_management_cluster.src.node_count), 0, 0)}";
+    let provider = format!(
+        r#"
+provider "k0stack" {{
+  kubernetes {{
+    config_path = "${{path.module}}/mgmt.kubeconfig"
+  }}
+  openstack {{
+    cloud       = "k0stack-sim"
+    clouds_yaml = "${{path.module}}/clouds.yaml"
+    region      = "RegionOne{later}"
+  }}
+}}
+"#
+    );
+    let resources = format!("{FLEET}{POOL}");
+    let tf = dir(&cloud, &provider, &resources);
+    tf.apply().assert_ok();
+    let servers: Vec<String> = cloud.servers().into_iter().map(|s| s.id).collect();
+    // Any change of src leaves its node_count unknown until apply.
+    let changed = source().replace(
+        "namespace = \"source\"",
+        "namespace = \"source\"\n  force_destroy = true",
+    );
+    tf.write("main.tf", &main_tf(&changed, &provider, &resources));
+    let plan = tf.plan();
+    plan.assert_ok();
+    plan.assert_contains("region = \"RegionOne\" -> (known after apply)");
+    let out = tf.apply();
+    assert_consistent_apply(&out);
+    out.assert_ok();
+    let now: Vec<String> = cloud
+        .servers()
+        .into_iter()
+        .filter(|s| !s.deleting)
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(now, servers, "nothing rolled");
     assert_plan_empty(&tf);
 }
