@@ -329,3 +329,73 @@ fn bootstrapped_security_groups_are_a_set_and_a_saved_plan_survives_a_stopped_co
     assert_plan_empty(&tf);
     tf.destroy().assert_ok();
 }
+
+/// Issue 14 item 3, bootstrapped: the whole `bootstrap` block comes from a `dynamic` over a
+/// value unknown until apply (another resource's attribute that this apply changes). The
+/// plan is a replacement with the endpoint and kubeconfig known after apply, and apply
+/// agrees (no "inconsistent final plan").
+#[test]
+fn a_bootstrap_block_unknown_at_plan_plans_a_replacement() {
+    let _turn = VMS.lock().unwrap_or_else(|e| e.into_inner());
+    let cloud = CloudSim::start();
+    let config = |src_body: &str| {
+        format!(
+            r#"{}
+provider "k0stack" {{
+  alias = "src"
+  kubernetes {{
+    config_path = "${{path.module}}/mgmt.kubeconfig"
+  }}
+}}
+
+resource "k0stack_management_cluster" "src" {{
+  provider  = k0stack.src
+  namespace = "source"
+  {src_body}
+}}
+
+provider "k0stack" {{
+  openstack {{
+    cloud       = "k0stack-sim"
+    clouds_yaml = "${{path.module}}/clouds.yaml"
+  }}
+}}
+
+resource "k0stack_management_cluster" "this" {{
+  dynamic "bootstrap" {{
+    for_each = substr(tostring(k0stack_management_cluster.src.node_count), 0, 0) == "" ? [1] : []
+    content {{
+      flavor            = "m1.large"
+      image             = "ubuntu-24.04"
+      networks          = ["private"]
+      k0s_version       = "v1.32.6+k0s.0"
+      k0smotron_version = "v1.5.0"
+    }}
+  }}
+  timeouts {{
+    create = "2m"
+    delete = "2m"
+  }}
+}}
+"#,
+            support::required_providers()
+        )
+    };
+    let tf = TfDir::new(&config(""));
+    cloud.write_files(&tf);
+    tf.init();
+    tf.apply().assert_ok();
+    let before = mgmt::attributes(&tf, ADDR, "this")["instance_id"].clone();
+    tf.write("main.tf", &config("force_destroy = true"));
+    let plan = tf.plan_exit_code();
+    assert_eq!(plan.code, Some(2), "{}", plan.all());
+    plan.assert_contains("k0stack_management_cluster.this must be replaced");
+    let out = tf.apply();
+    assert_consistent_apply(&out);
+    out.assert_ok();
+    let after = mgmt::attributes(&tf, ADDR, "this");
+    assert_ne!(after["instance_id"], before);
+    assert!(after["kubeconfig"].is_string());
+    assert_plan_empty(&tf);
+    tf.destroy().assert_ok();
+}
