@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod config;
+pub mod planned;
 pub mod schema;
 
 use std::collections::HashMap;
