@@ -399,3 +399,55 @@ resource "k0stack_management_cluster" "this" {{
     assert_plan_empty(&tf);
     tf.destroy().assert_ok();
 }
+
+/// Issue 14 item 2, three controllers: the plan's endpoint (controller 0) stops between
+/// `plan -out` and its apply. Apply works through another controller and keeps the endpoint
+/// and kubeconfig as planned (warning that they move); the next plan moves them.
+#[test]
+fn a_saved_plan_keeps_the_planned_endpoint_when_its_controller_stopped() {
+    let _turn = VMS.lock().unwrap_or_else(|e| e.into_inner());
+    let cloud = CloudSim::start();
+    let tf = TfDir::new(&bootstrapped("[\"k0s-worker\"]", "").replace(
+        "    flavor            = \"m1.large\"",
+        "    controllers       = 3\n    flavor            = \"m1.large\"",
+    ));
+    tf.write("clouds.yaml", &cloud.os.clouds_yaml());
+    tf.init();
+    tf.apply().assert_ok();
+    let before = mgmt::attributes(&tf, ADDR, "this");
+    let endpoint = before["endpoint"].as_str().unwrap().to_string();
+    let first = before["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| endpoint.contains(m["ip"].as_str().unwrap()))
+        .expect("the endpoint's controller")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let change = bootstrapped("[\"k0s-worker\"]", "force_destroy = true").replace(
+        "    flavor            = \"m1.large\"",
+        "    controllers       = 3\n    flavor            = \"m1.large\"",
+    );
+    tf.write("main.tf", &change);
+    plans::plan_out(&tf, "change.tfplan");
+    cloud.server_action_out_of_band(&first, "os-stop", "SHUTOFF");
+    let out = plans::apply_saved(&tf, "change.tfplan");
+    assert_consistent_apply(&out);
+    out.assert_ok();
+    out.assert_contains("Management cluster endpoint moves at the next apply");
+    let after = mgmt::attributes(&tf, ADDR, "this");
+    assert_eq!(after["endpoint"], endpoint, "as planned");
+    assert_eq!(after["force_destroy"], true);
+    // The next plan moves the endpoint to a running controller.
+    let plan = tf.plan_exit_code();
+    assert_eq!(plan.code, Some(2), "{}", plan.all());
+    plan.assert_contains("endpoint");
+    let out = tf.apply();
+    assert_consistent_apply(&out);
+    out.assert_ok();
+    assert_ne!(mgmt::attributes(&tf, ADDR, "this")["endpoint"], endpoint);
+    assert_plan_empty(&tf);
+    cloud.server_action_out_of_band(&first, "os-start", "ACTIVE");
+    tf.destroy().assert_ok();
+}
