@@ -265,11 +265,14 @@ pub fn update(
 ) -> (State, Vec<Vec<&'static str>>) {
     let replace: Vec<Vec<&'static str>> = REPLACE_PATHS.iter().map(|p| vec![*p]).collect();
     unset_from_config(&mut s, config);
-    common(inputs, &mut s, &mut Diagnostics::default());
+    // Defaults first: `bootstrap.name` removed is the default name, not a change.
+    let mut found = Diagnostics::default();
+    common(inputs, &mut s, &mut found);
     if replaced(prior, &s) {
         return (create(inputs, fresh(s), diags), replace);
     }
-    common(inputs, &mut s, diags);
+    diags.errors.extend(found.errors);
+    diags.warnings.extend(found.warnings);
     unknown_if_null(&mut s.instance_id);
     if s.namespace_uid.is_null() {
         // Missing (deleted out of band) or not seen yet: apply creates or finds it.

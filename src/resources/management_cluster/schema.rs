@@ -23,7 +23,8 @@ fn members() -> Attribute {
              `status` (Nova). Only `ERROR` and `DELETED` (found gone) count as failed: the next apply replaces them. A \
              stopped controller (`SHUTOFF`, `SHELVED`, `SHELVED_OFFLOADED`, `SUSPENDED`, `PAUSED`) is never deleted or \
              replaced automatically — its disk holds its etcd data, and with one controller a replacement would start an \
-             empty cluster; the plan warns, naming it and the command that starts it (`openstack server start <id>`).",
+             empty cluster; the plan warns, naming it and the command that starts it (`openstack server start <id>`). Known after apply in any \
+             planned change: apply observes the servers again.",
         ),
         constraint: AttributeConstraint::Computed,
         sensitive: false,
