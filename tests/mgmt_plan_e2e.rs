@@ -305,6 +305,21 @@ fn bootstrapped_security_groups_are_a_set_and_a_saved_plan_survives_a_stopped_co
         &bootstrapped("[\"default\", \"k0s-worker\"]", ""),
     );
     assert_plan_empty(&tf);
+    // A state of the previous version: security_groups a list in its own order, no
+    // k0smotron_missing. Nothing to plan, with or without refresh.
+    mgmt::edit_state(&tf, ADDR, "this", |a| {
+        a.as_object_mut().unwrap().remove("k0smotron_missing");
+        a["bootstrap"][0]["security_groups"] = serde_json::json!(["k0s-worker", "default"]);
+    });
+    let plan = tf.run(&[
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-detailed-exitcode",
+        "-refresh=false",
+    ]);
+    assert_eq!(plan.code, Some(0), "{}", plan.all());
+    assert_plan_empty(&tf);
     // A saved plan, then the controller stops before it is applied.
     tf.write(
         "main.tf",
