@@ -215,10 +215,10 @@ fn an_unknown_namespace_plans_a_replacement() {
     assert_plan_empty(&tf);
 }
 
-/// Issue 14 item 8 (this resource): an object of `k0smotron_manifest` deleted out of band
-/// shows in the plan (`k0smotron_missing`) and apply installs it again.
+/// Issue 14 item 8 (this resource): an object of `k0smotron_manifest` edited or deleted out
+/// of band shows in the plan (`k0smotron_drift`) and apply installs it again.
 #[test]
-fn a_deleted_k0smotron_object_shows_and_apply_restores_it() {
+fn an_edited_or_deleted_k0smotron_object_shows_and_apply_restores_it() {
     let sim = MgmtSim::start(K8sOptions {
         ready_delay: Duration::from_millis(200),
         k0smotron_versions: vec![],
@@ -231,25 +231,54 @@ fn a_deleted_k0smotron_object_shows_and_apply_restores_it() {
     tf.write("k0smotron.yaml", mgmt::K0SMOTRON_MANIFEST);
     tf.apply().assert_ok();
     assert_plan_empty(&tf);
-    let operator = (
+    let (group, version, plural, ns, name) = (
         "apps",
         "v1",
         "deployments",
         "k0smotron",
         "k0smotron-controller-manager",
     );
-    mgmt::delete(
-        &sim, operator.0, operator.1, operator.2, operator.3, operator.4,
+    let image = || {
+        mgmt::get(&sim, group, version, plural, ns, name).expect("the operator")["spec"]["template"]
+            ["spec"]["containers"][0]["image"]
+            .clone()
+    };
+    let installed = image();
+    // Edited out of band (as `kubectl set image` would): shows as changed, apply restores.
+    let (ok, _, err) = support::kubectl(
+        &tf.path().join("mgmt.kubeconfig"),
+        &[
+            "-n",
+            ns,
+            "patch",
+            "deployment",
+            name,
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/other:latest"}]"#,
+        ],
     );
+    assert!(ok, "{err}");
     let plan = tf.plan_exit_code();
-    assert_eq!(plan.code, Some(2), "the deletion shows:\n{}", plan.all());
-    plan.assert_contains("Deployment k0smotron/k0smotron-controller-manager");
+    assert_eq!(plan.code, Some(2), "the edit shows:\n{}", plan.all());
+    plan.assert_contains("\"Deployment k0smotron/k0smotron-controller-manager (changed)\"");
     let out = tf.apply();
     assert_consistent_apply(&out);
     out.assert_ok();
-    assert!(mgmt::get(&sim, operator.0, operator.1, operator.2, operator.3, operator.4).is_some());
+    assert_eq!(image(), installed);
+    assert_plan_empty(&tf);
+    // Deleted out of band: shows as missing, apply installs it again.
+    mgmt::delete(&sim, group, version, plural, ns, name);
+    let plan = tf.plan_exit_code();
+    assert_eq!(plan.code, Some(2), "the deletion shows:\n{}", plan.all());
+    plan.assert_contains("\"Deployment k0smotron/k0smotron-controller-manager (missing)\"");
+    let out = tf.apply();
+    assert_consistent_apply(&out);
+    out.assert_ok();
+    assert_eq!(image(), installed);
     assert_eq!(
-        mgmt::attributes(&tf, ADDR, "this")["k0smotron_missing"],
+        mgmt::attributes(&tf, ADDR, "this")["k0smotron_drift"],
         serde_json::json!([])
     );
     assert_plan_empty(&tf);
@@ -306,9 +335,9 @@ fn bootstrapped_security_groups_are_a_set_and_a_saved_plan_survives_a_stopped_co
     );
     assert_plan_empty(&tf);
     // A state of the previous version: security_groups a list in its own order, no
-    // k0smotron_missing. Nothing to plan, with or without refresh.
+    // k0smotron_drift. Nothing to plan, with or without refresh.
     mgmt::edit_state(&tf, ADDR, "this", |a| {
-        a.as_object_mut().unwrap().remove("k0smotron_missing");
+        a.as_object_mut().unwrap().remove("k0smotron_drift");
         a["bootstrap"][0]["security_groups"] = serde_json::json!(["k0s-worker", "default"]);
     });
     let plan = tf.run(&[

@@ -264,7 +264,7 @@ async fn apply_k0smotron(
         let changed = prior
             .map(|p| {
                 p.k0smotron_manifest != s.k0smotron_manifest
-                    || !known_list(&p.k0smotron_missing).is_empty()
+                    || !known_list(&p.k0smotron_drift).is_empty()
             })
             .unwrap_or(true);
         if changed {
@@ -286,8 +286,8 @@ async fn apply_k0smotron(
     if s.k0smotron_api_version.is_unknown() {
         s.k0smotron_api_version = Value::Value(api.as_str().into());
     }
-    if s.k0smotron_missing.is_unknown() {
-        s.k0smotron_missing = if s.k0smotron_manifest.is_null() {
+    if s.k0smotron_drift.is_unknown() {
+        s.k0smotron_drift = if s.k0smotron_manifest.is_null() {
             Value::Null
         } else {
             Value::Value(vec![])
@@ -435,13 +435,13 @@ pub async fn read(
         Ok(api) => Value::Value(api.as_str().into()),
         Err(_) => Value::Null,
     };
-    s.k0smotron_missing = match known(&s.k0smotron_manifest) {
+    s.k0smotron_drift = match known(&s.k0smotron_manifest) {
         None => Value::Null,
-        Some(text) => match k0smotron::missing(kube, &text).await {
+        Some(text) => match k0smotron::drift(kube, &text).await {
             Ok(m) => Value::Value(m.into_iter().map(|o| Value::Value(o.into())).collect()),
             Err(e) => {
                 tracing::debug!("cannot check k0smotron's objects: {e}");
-                s.k0smotron_missing.clone()
+                s.k0smotron_drift.clone()
             }
         },
     };

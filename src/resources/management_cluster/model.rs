@@ -38,7 +38,7 @@ pub struct State {
     pub namespace_uid: Str,
     /// Objects of `k0smotron_manifest` the last refresh found missing (null: no manifest,
     /// or a state of an earlier version not refreshed yet).
-    pub k0smotron_missing: ValueList<Str>,
+    pub k0smotron_drift: ValueList<Str>,
 }
 
 /// `bootstrap { ... }`: the provider creates the cluster on OpenStack.

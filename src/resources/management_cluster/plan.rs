@@ -137,7 +137,7 @@ pub fn create(inputs: &Inputs, mut s: State, diags: &mut Diagnostics) -> State {
     }
     s.node_count = Value::Unknown;
     s.namespace_created = Value::Unknown;
-    s.k0smotron_missing = if s.k0smotron_manifest.is_null() {
+    s.k0smotron_drift = if s.k0smotron_manifest.is_null() {
         Value::Null
     } else {
         Value::Unknown
@@ -241,17 +241,17 @@ fn changes_anything(prior: &State, planned: &State) -> bool {
     strip(prior) != strip(planned)
 }
 
-/// `k0smotron_missing`: objects the refresh found missing are installed again.
+/// `k0smotron_drift`: objects the refresh found missing are installed again.
 fn plan_missing(prior: &State, s: &mut State) {
-    s.k0smotron_missing = if s.k0smotron_manifest.is_null() {
+    s.k0smotron_drift = if s.k0smotron_manifest.is_null() {
         Value::Null
     } else if s.k0smotron_manifest.is_unknown() || prior.k0smotron_manifest != s.k0smotron_manifest
     {
         Value::Unknown
-    } else if !known_list(&prior.k0smotron_missing).is_empty() {
+    } else if !known_list(&prior.k0smotron_drift).is_empty() {
         Value::Value(vec![])
     } else {
-        prior.k0smotron_missing.clone()
+        prior.k0smotron_drift.clone()
     };
 }
 
@@ -731,7 +731,7 @@ mod tests {
     fn k0smotron_objects_found_missing_are_installed_again() {
         let prior = State {
             k0smotron_manifest: Value::Value("m".into()),
-            k0smotron_missing: Value::Value(vec![Value::Value("Deployment k0smotron/op".into())]),
+            k0smotron_drift: Value::Value(vec![Value::Value("Deployment k0smotron/op".into())]),
             ..connected_prior()
         };
         let (s, _) = update(
@@ -741,10 +741,10 @@ mod tests {
             &prior,
             &mut Diagnostics::default(),
         );
-        assert_eq!(s.k0smotron_missing, Value::Value(vec![]));
+        assert_eq!(s.k0smotron_drift, Value::Value(vec![]));
         assert!(s.k0smotron_api_version.is_unknown());
         let all_there = State {
-            k0smotron_missing: Value::Value(vec![]),
+            k0smotron_drift: Value::Value(vec![]),
             ..prior
         };
         let (s, _) = update(

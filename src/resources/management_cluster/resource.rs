@@ -72,7 +72,7 @@ fn settle(mut s: State, prior: Option<&State>) -> (State, ValueEmpty) {
     or_prior(&mut s.node_count, p.map(|p| &p.node_count));
     or_prior(&mut s.namespace_created, p.map(|p| &p.namespace_created));
     or_prior(&mut s.members, p.map(|p| &p.members));
-    or_prior(&mut s.k0smotron_missing, p.map(|p| &p.k0smotron_missing));
+    or_prior(&mut s.k0smotron_drift, p.map(|p| &p.k0smotron_drift));
     let pb = p.and_then(|p| p.bootstrap.as_ref_option());
     if let Some(b) = s.bootstrap.as_mut_option() {
         or_prior(&mut b.server_group_id, pb.map(|p| &p.server_group_id));

@@ -83,7 +83,7 @@ pub fn schema() -> Schema {
                 ("k0smotron_api_version", string("`v1beta2` (k0smotron ≥ 2.0) or `v1beta1` (k0smotron 1.x).").computed()),
                 ("kubernetes_version", string("Kubernetes version of the management cluster, as the last refresh or apply read it. Any planned change shows it (and `node_count`, `k0smotron_api_version`, a bootstrapped cluster's `members`) as known after apply: apply reads them again, and a saved plan may be applied after the cluster changed.").computed()),
                 ("node_count", number("Nodes of the management cluster (see `kubernetes_version`).").computed()),
-                ("k0smotron_missing", string_list("With `k0smotron_manifest`: its objects (`Kind namespace/name`) that the last refresh found missing, e.g. deleted out of band; the plan shows them going and apply installs them again. Empty when all exist.").computed()),
+                ("k0smotron_drift", string_list("With `k0smotron_manifest`: its objects that the last refresh found deleted (`Kind namespace/name (missing)`) or edited out of band (`... (changed)`: a field the manifest sets differs, judged as `kubectl diff` does, by a server-side dry-run apply); the plan shows them going and apply installs the manifest again. Empty when the cluster matches the manifest.").computed()),
                 ("namespace_created", bool("Whether this instance created (owns) `namespace`, and so deletes it on destroy when no other instance uses it.").computed()),
             ],
             vec![
