@@ -53,7 +53,7 @@ fn every_example_validates() {
     for must in [
         "provider",
         "quickstart",
-        "modules/environment",
+        "modules/cluster",
         "environments/prod",
     ] {
         assert!(

@@ -13,20 +13,7 @@ fn the_quickstart_applies_plans_empty_and_destroys() {
     let mut tf = TfDir::new("");
     let quickstart = support::repo_root().join("examples/quickstart/main.tf");
     tf.write("main.tf", &std::fs::read_to_string(quickstart).unwrap());
-    let kubeconfig = tf.write("mgmt.kubeconfig", &cloud.k8s.kubeconfig());
-    tf.set_env("KUBECONFIG", kubeconfig.display().to_string());
-    let c = cloud.os.credentials();
-    for (k, v) in [
-        ("OS_AUTH_URL", c.auth_url.clone()),
-        ("OS_USERNAME", c.user_name.clone()),
-        ("OS_PASSWORD", c.password.clone()),
-        ("OS_PROJECT_NAME", c.project_name.clone()),
-        ("OS_USER_DOMAIN_NAME", c.user_domain_name.clone()),
-        ("OS_PROJECT_DOMAIN_NAME", c.project_domain_name.clone()),
-        ("OS_REGION_NAME", c.region.clone()),
-    ] {
-        tf.set_env(k, v);
-    }
+    cloud.set_connection_env(&mut tf);
     tf.init();
     tf.apply().assert_ok().assert_no_crash();
 

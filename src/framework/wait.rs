@@ -51,8 +51,9 @@ impl Backoff {
 }
 
 /// How often a wait says at INFO what it is still waiting for, even when nothing changed:
-/// someone watching a long apply must see it is alive and what it waits for.
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// someone watching a long apply must see it is alive and what it waits for. Checks are at
+/// most 5 s apart, so a line comes at least every 15 s.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Calls `check` until it returns `Ready`, an error, or `timeout` passes. Logs progress at
 /// INFO when the state changes, and at least every [`HEARTBEAT`] (not on every poll).

@@ -177,6 +177,8 @@ struct Found {
 struct Layers<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     cloud: Option<&'a CloudEntry>,
+    /// Which layers above clouds.yaml gave a value (for the origin line).
+    used: std::cell::RefCell<std::collections::BTreeSet<&'static str>>,
 }
 
 impl Layers<'_> {
@@ -190,6 +192,7 @@ impl Layers<'_> {
         yaml_keys: &[&str],
     ) -> Option<Found> {
         if let Some(v) = explicit {
+            self.used.borrow_mut().insert("provider attributes");
             return Some(Found {
                 value: v.to_string(),
                 from: format!("openstack.{attr}"),
@@ -197,6 +200,7 @@ impl Layers<'_> {
         }
         for e in envs {
             if let Some(v) = (self.env)(e).filter(|v| !v.is_empty()) {
+                self.used.borrow_mut().insert("OS_* variables");
                 return Some(Found {
                     value: v,
                     from: format!("environment variable {e}"),
@@ -213,6 +217,17 @@ impl Layers<'_> {
             }
         }
         None
+    }
+
+    /// Where the settings came from, naming an override only when there was one.
+    fn origin(&self) -> String {
+        let used: Vec<&str> = self.used.borrow().iter().copied().collect();
+        let above = used.join(" and ");
+        match (self.cloud, used.is_empty()) {
+            (Some(c), true) => format!("cloud '{}' of {}", c.name, c.file),
+            (Some(c), false) => format!("cloud '{}' of {}, overridden by {above}", c.name, c.file),
+            (None, _) => above,
+        }
     }
 
     fn where_to_set(&self, attr: &str, env: &str, yaml: &str) -> String {
@@ -235,6 +250,7 @@ pub fn resolve(
     let layers = Layers {
         env,
         cloud: cloud.as_ref(),
+        used: Default::default(),
     };
     let auth_url = layers.get(
         s.auth_url.as_deref(),
@@ -331,13 +347,7 @@ pub fn resolve(
             &["cacert"],
         )
         .map(|f| PathBuf::from(f.value));
-    let origin = match &cloud {
-        Some(c) => format!(
-            "cloud '{}' of {} (overridden by provider attributes and OS_* variables)",
-            c.name, c.file
-        ),
-        None => "provider attributes and OS_* variables".to_string(),
-    };
+    let origin = layers.origin();
     Ok(Some(OpenStackConfig {
         auth_url: auth_url.value,
         region,
@@ -736,6 +746,11 @@ clouds:
             .unwrap()
             .unwrap();
         assert_eq!(c.region.as_deref(), Some("EnvRegion"));
+        assert!(
+            c.origin.ends_with("overridden by OS_* variables"),
+            "{}",
+            c.origin
+        );
     }
 
     #[test]
@@ -753,6 +768,8 @@ clouds:
             }
             other => panic!("unexpected {other:?}"),
         }
+        // Nothing overrides the entry: the origin says so.
+        assert_eq!(c.origin, format!("cloud 'appcred' of {file}"));
     }
 
     #[test]

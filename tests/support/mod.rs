@@ -451,6 +451,25 @@ resource "k0stack_hosted_control_plane" "dev" {{
         tf.write("clouds.yaml", &self.os.clouds_yaml());
     }
 
+    /// The connections from the environment, as `make demo` and a sourced openrc give them:
+    /// KUBECONFIG (written into the working directory) and the OS_* variables.
+    pub fn set_connection_env(&self, tf: &mut TfDir) {
+        let kubeconfig = tf.write("mgmt.kubeconfig", &self.k8s.kubeconfig());
+        tf.set_env("KUBECONFIG", kubeconfig.display().to_string());
+        let c = self.os.credentials();
+        for (k, v) in [
+            ("OS_AUTH_URL", c.auth_url.clone()),
+            ("OS_USERNAME", c.user_name.clone()),
+            ("OS_PASSWORD", c.password.clone()),
+            ("OS_PROJECT_NAME", c.project_name.clone()),
+            ("OS_USER_DOMAIN_NAME", c.user_domain_name.clone()),
+            ("OS_PROJECT_DOMAIN_NAME", c.project_domain_name.clone()),
+            ("OS_REGION_NAME", c.region.clone()),
+        ] {
+            tf.set_env(k, v);
+        }
+    }
+
     pub fn servers(&self) -> Vec<k0stack_sim::openstack::ServerView> {
         self.os.servers()
     }

@@ -25,25 +25,28 @@ variable "management_cluster_id" {
   default     = "management/kmc-system"
 }
 
-module "environment" {
-  source = "../../modules/environment"
+module "cluster" {
+  source = "../../modules/cluster"
 
   name                   = "prod"
   management_cluster_id  = var.management_cluster_id
   k0s_version            = "v1.32.6+k0s.0"
   control_plane_replicas = 3
   availability_zones     = ["az1", "az2", "az3"]
+  service_type           = "NodePort"
+  storage                = { type = "etcd", etcd_size = "2Gi" }
+  control_plane_timeout  = "30m"
 
   pools = {
-    general = { size = 5, flavor = "m1.large", labels = {}, taints = [] }
-    gpu     = { size = 2, flavor = "g1.gpu", labels = { "nvidia.com/gpu.present" = "true" }, taints = ["nvidia.com/gpu=true:NoSchedule"] }
+    general = { size = 5, flavor = "m1.large", max_surge = 2, drain_timeout = "10m" }
+    gpu     = { size = 2, flavor = "g1.gpu", labels = { "nvidia.com/gpu.present" = "true" }, taints = ["nvidia.com/gpu=true:NoSchedule"], boot_volume_gb = 50 }
   }
 }
 
 output "endpoint" {
-  value = module.environment.endpoint
+  value = module.cluster.endpoint
 }
 
 output "ready_nodes" {
-  value = module.environment.ready_nodes
+  value = module.cluster.ready_nodes
 }

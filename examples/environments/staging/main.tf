@@ -25,24 +25,25 @@ variable "management_cluster_id" {
   default     = "management/kmc-system"
 }
 
-module "environment" {
-  source = "../../modules/environment"
+module "cluster" {
+  source = "../../modules/cluster"
 
   name                   = "staging"
   management_cluster_id  = var.management_cluster_id
   k0s_version            = "v1.32.6+k0s.0"
   control_plane_replicas = 1
   availability_zones     = ["az1", "az2", "az3"]
+  service_type           = "NodePort"
 
   pools = {
-    general = { size = 3, flavor = "m1.medium", labels = {}, taints = [] }
+    general = { size = 3, flavor = "m1.medium" }
   }
 }
 
 output "endpoint" {
-  value = module.environment.endpoint
+  value = module.cluster.endpoint
 }
 
 output "ready_nodes" {
-  value = module.environment.ready_nodes
+  value = module.cluster.ready_nodes
 }

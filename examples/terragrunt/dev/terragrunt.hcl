@@ -3,13 +3,13 @@ include "root" {
 }
 
 terraform {
-  source = "${get_repo_root()}/examples/modules//environment"
+  source = "${get_repo_root()}/examples/modules//cluster"
 }
 
 inputs = {
   name                   = "dev"
   control_plane_replicas = 1
   pools = {
-    general = { size = 2, flavor = "m1.small", labels = {}, taints = [] }
+    general = { size = 2, flavor = "m1.small" }
   }
 }

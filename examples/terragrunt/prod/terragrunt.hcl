@@ -3,14 +3,15 @@ include "root" {
 }
 
 terraform {
-  source = "${get_repo_root()}/examples/modules//environment"
+  source = "${get_repo_root()}/examples/modules//cluster"
 }
 
 inputs = {
   name                   = "prod"
   control_plane_replicas = 3
+  storage                = { type = "etcd", etcd_size = "2Gi" }
   pools = {
-    general = { size = 5, flavor = "m1.large", labels = {}, taints = [] }
+    general = { size = 5, flavor = "m1.large" }
     gpu     = { size = 2, flavor = "g1.gpu", labels = {}, taints = ["nvidia.com/gpu=true:NoSchedule"] }
   }
 }

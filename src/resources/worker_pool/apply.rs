@@ -310,7 +310,7 @@ pub async fn apply(
                     tracing::warn!(pool = %pool.pool_id, "cannot delete the old server group {old}: {e}");
                 }
             }
-            tracing::info!(pool = %pool.pool_id, "{}", observe::progress(&observed, pool.spec.size));
+            tracing::info!(pool = %pool.pool_id, "{}", observe::progress(&observed, pool.spec.size, &pool.hash));
         }
         Err(e) => {
             // The join token stays valid until it expires: members still booting can join.
