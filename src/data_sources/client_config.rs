@@ -60,6 +60,16 @@ pub fn describe(clients: &Clients) -> State {
         s.kubernetes_source = ValueString::Value(k.source.origin().into());
         s.kubernetes_server = ValueString::Value(k.server.clone().into());
     }
+    // Settings not known until apply: said so, never "not configured" (see `provider::Pending`).
+    let until_apply = |names: &[String]| {
+        ValueString::Value(format!("not known until apply ({})", names.join(", ")).into())
+    };
+    if !clients.pending.kubernetes.is_empty() {
+        s.kubernetes_source = until_apply(&clients.pending.kubernetes);
+    }
+    if !clients.pending.openstack.is_empty() {
+        s.openstack_source = until_apply(&clients.pending.openstack);
+    }
     if let Some(o) = &clients.openstack {
         s.openstack_source = ValueString::Value(o.origin.clone().into());
         s.openstack_auth_url = ValueString::Value(o.auth_url.clone().into());
@@ -83,9 +93,9 @@ impl DataSource for ClientConfig {
                  block, the environment and clouds.yaml, and from where. Reads no secret and connects nowhere.",
                 vec![
                     ("id", string("Always `k0stack`.").computed()),
-                    ("kubernetes_source", string("Where the management cluster connection came from (file and context), or `not configured`.").computed()),
+                    ("kubernetes_source", string("Where the management cluster connection came from (file and context), `not configured`, or `not known until apply (<settings>)` while provider settings come from resources not created yet.").computed()),
                     ("kubernetes_server", string("API server URL of the management cluster.").computed()),
-                    ("openstack_source", string("Where the OpenStack settings came from, or `not configured`.").computed()),
+                    ("openstack_source", string("Where the OpenStack settings came from, `not configured`, or `not known until apply (<settings>)`.").computed()),
                     ("openstack_auth_url", string("Keystone URL in use.").computed()),
                     ("openstack_region", string("Region in use (null: the catalog's only region).").computed()),
                     ("openstack_interface", string("Catalog interface in use: public, internal or admin.").computed()),
@@ -113,5 +123,35 @@ impl DataSource for ClientConfig {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_not_known_until_apply_are_said_so() {
+        let clients = Clients {
+            terraform_version: "1.0.3".into(),
+            kube: None,
+            openstack: None,
+            openstack_api: None,
+            discovered: Default::default(),
+            by_kubeconfig: Default::default(),
+            pending: crate::provider::clients::Pending {
+                kubernetes: vec![],
+                openstack: vec!["openstack.region".into()],
+            },
+        };
+        let s = describe(&clients);
+        assert_eq!(
+            s.openstack_source,
+            ValueString::Value("not known until apply (openstack.region)".into())
+        );
+        assert_eq!(
+            s.kubernetes_source,
+            ValueString::Value("not configured".into())
+        );
     }
 }

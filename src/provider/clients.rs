@@ -21,6 +21,24 @@ pub struct Clients {
     /// Management clients built from kubeconfigs given to resources (see [`ProviderHandle::management_for`]),
     /// by SHA-256 of the kubeconfig: every resource of the process shares one client per cluster.
     pub by_kubeconfig: tokio::sync::Mutex<std::collections::HashMap<String, kube::Client>>,
+    /// Connection settings not known until apply (see [`Pending`]).
+    pub pending: Pending,
+}
+
+/// Connection settings Terraform sent as unknown to configure (the provider block takes
+/// them from a resource not created yet). The one rule: configure succeeds, and the
+/// connection they belong to is *not known until apply* — [`Clients::kube`],
+/// [`Clients::openstack`], [`Clients::openstack_api`] and [`ProviderHandle::management_for`]
+/// return [`NotConfigured::UntilApply`], and plans map that to "plan without remote calls"
+/// (what needs the connection is unknown). Nothing falls back to another value (e.g.
+/// clouds.yaml's region when `region` is unknown). Terraform configures the provider again
+/// with the final values for apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Unknown `kubernetes.*` settings (dotted names).
+    pub kubernetes: Vec<String>,
+    /// Unknown `openstack.*` settings (dotted names).
+    pub openstack: Vec<String>,
 }
 
 /// Facts about the management cluster looked up once (not per resource, not per plan).
@@ -67,20 +85,52 @@ pub enum NotConfigured {
     OpenStack,
     #[error("the provider has not been configured yet")]
     Provider,
+    /// The provider block's settings for this connection are not known until apply.
+    #[error("the provider's {0} not known until apply (they come from resources this apply creates or changes); the plan leaves what needs this connection unknown, and apply uses the final values")]
+    UntilApply(String),
+}
+
+impl NotConfigured {
+    /// The connection exists at apply, but its settings are not known yet: plan without
+    /// remote calls.
+    pub fn until_apply(&self) -> bool {
+        matches!(self, NotConfigured::UntilApply(_))
+    }
+}
+
+fn until_apply(names: &[String]) -> Result<(), NotConfigured> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let what = if names.len() == 1 {
+        format!("setting {} is", names[0])
+    } else {
+        format!("settings {} are", names.join(", "))
+    };
+    Err(NotConfigured::UntilApply(what))
 }
 
 impl Clients {
     pub fn kube(&self) -> Result<&KubeClient, NotConfigured> {
+        until_apply(&self.pending.kubernetes)?;
         self.kube.as_ref().ok_or(NotConfigured::Kubernetes)
     }
 
     pub fn openstack(&self) -> Result<&OpenStackConfig, NotConfigured> {
+        until_apply(&self.pending.openstack)?;
         self.openstack.as_ref().ok_or(NotConfigured::OpenStack)
     }
 
     /// The shared OpenStack client.
     pub fn openstack_api(&self) -> Result<&OpenStack, NotConfigured> {
+        until_apply(&self.pending.openstack)?;
         self.openstack_api.as_ref().ok_or(NotConfigured::OpenStack)
+    }
+
+    /// True when some connection setting is not known until apply: plans make no remote
+    /// call (what needs a connection is unknown) and refreshes keep the state as it is.
+    pub fn until_apply(&self) -> bool {
+        self.pending != Pending::default()
     }
 }
 
@@ -100,6 +150,13 @@ impl ProviderHandle {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or(NotConfigured::Provider)
+    }
+
+    /// True when the provider is configured with connection settings not known until apply
+    /// ([`Pending`]): the guard at the top of a plan's remote lookups (skip them, leave what
+    /// they would give unknown) and of a refresh (keep the state).
+    pub fn until_apply(&self) -> bool {
+        self.get().is_ok_and(|c| c.until_apply())
     }
 
     /// The clients and the management cluster client, or an error diagnostic saying

@@ -2,7 +2,8 @@
 //! `openstack::config` and `kube::config`.
 //!
 //! Unknown values (a provider block that depends on a resource not yet created) are
-//! treated as unset at validate time; configure reports them.
+//! treated as unset at validate time; at configure they make their connection "not known
+//! until apply" ([`super::clients::Pending`]): no fallback to another value.
 
 use serde::{Deserialize, Serialize};
 use tf_provider::value::{Value, ValueBool, ValueNumber, ValueString};
@@ -90,45 +91,74 @@ impl ProviderConfig {
         }
     }
 
-    /// Dotted names of attributes whose value is still unknown at configure time.
+    /// Dotted names of attributes whose value is still unknown at configure time (a
+    /// whole block, or any attribute in it).
     pub fn unknown_attributes(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (n, unknown) in [
-            ("kubernetes", self.kubernetes.is_unknown()),
-            ("openstack", self.openstack.is_unknown()),
-        ] {
-            if unknown {
-                out.push(n.to_string());
-            }
+        let mut out = self.unknown_kubernetes();
+        out.extend(self.unknown_openstack());
+        out
+    }
+
+    /// The `kubernetes.*` settings not known yet.
+    pub fn unknown_kubernetes(&self) -> Vec<String> {
+        if self.kubernetes.is_unknown() {
+            return vec!["kubernetes".to_string()];
         }
-        if let Some(k) = self.kubernetes.as_ref_option() {
-            for (n, u) in [
+        let Some(k) = self.kubernetes.as_ref_option() else {
+            return vec![];
+        };
+        named_unknown(
+            "kubernetes",
+            &[
                 ("config_path", k.config_path.is_unknown()),
                 ("config_context", k.config_context.is_unknown()),
                 ("config_raw", k.config_raw.is_unknown()),
                 ("insecure", k.insecure.is_unknown()),
-            ] {
-                if u {
-                    out.push(format!("kubernetes.{n}"));
-                }
-            }
+            ],
+        )
+    }
+
+    /// The `openstack.*` settings not known yet.
+    pub fn unknown_openstack(&self) -> Vec<String> {
+        if self.openstack.is_unknown() {
+            return vec!["openstack".to_string()];
         }
-        if let Some(o) = self.openstack.as_ref_option() {
-            for (n, u) in [
+        let Some(o) = self.openstack.as_ref_option() else {
+            return vec![];
+        };
+        named_unknown(
+            "openstack",
+            &[
                 ("cloud", o.cloud.is_unknown()),
                 ("clouds_yaml", o.clouds_yaml.is_unknown()),
                 ("auth_url", o.auth_url.is_unknown()),
+                ("region", o.region.is_unknown()),
+                ("user_name", o.user_name.is_unknown()),
                 ("password", o.password.is_unknown()),
+                ("project_name", o.project_name.is_unknown()),
+                ("user_domain_name", o.user_domain_name.is_unknown()),
+                ("project_domain_name", o.project_domain_name.is_unknown()),
+                (
+                    "application_credential_id",
+                    o.application_credential_id.is_unknown(),
+                ),
                 (
                     "application_credential_secret",
                     o.application_credential_secret.is_unknown(),
                 ),
-            ] {
-                if u {
-                    out.push(format!("openstack.{n}"));
-                }
-            }
-        }
-        out
+                ("cacert_file", o.cacert_file.is_unknown()),
+                ("insecure", o.insecure.is_unknown()),
+                ("endpoint_type", o.endpoint_type.is_unknown()),
+                ("max_retries", o.max_retries.is_unknown()),
+            ],
+        )
     }
+}
+
+fn named_unknown(block: &str, attrs: &[(&str, bool)]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|(_, unknown)| *unknown)
+        .map(|(n, _)| format!("{block}.{n}"))
+        .collect()
 }

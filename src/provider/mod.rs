@@ -17,7 +17,6 @@ use tf_provider::{Diagnostics, DynamicDataSource, DynamicResource, Provider};
 pub use clients::{Clients, KubeClient, NotConfigured, ProviderHandle};
 pub use config::ProviderConfig;
 
-use crate::framework::diag;
 use crate::framework::Problems;
 use crate::{kube, openstack};
 
@@ -94,33 +93,33 @@ impl Provider for K0stackProvider {
         terraform_version: String,
         config: Self::Config<'a>,
     ) -> Option<()> {
-        let unknown = config.unknown_attributes();
-        if !unknown.is_empty() {
-            diags.add_error(diag::error(
-                "Provider configuration depends on values not known yet",
-                format!(
-                    "{} cannot be known until apply; the provider needs them to plan. Give them literal values or variables, \
-                     or apply the resources they depend on first (-target).",
-                    unknown.join(", ")
-                ),
-                Default::default(),
-            ));
-            return None;
-        }
+        // Settings unknown at plan (taken from resources not created yet): their connection
+        // is "not known until apply" (see `clients::Pending`), never resolved from other
+        // sources. Terraform configures the provider again with the final values for apply.
+        let pending = clients::Pending {
+            kubernetes: config.unknown_kubernetes(),
+            openstack: config.unknown_openstack(),
+        };
         let mut problems = validate_config(&config);
         let home = home();
         let kube_settings = config.kube_settings();
-        let kube_source = kube::config::resolve(&kube_settings, &env, home.as_deref())
-            .unwrap_or_else(|e| {
+        let kube_source = if pending.kubernetes.is_empty() {
+            kube::config::resolve(&kube_settings, &env, home.as_deref()).unwrap_or_else(|e| {
                 problems.0.push(e);
                 None
-            });
-        let openstack =
+            })
+        } else {
+            None
+        };
+        let openstack = if pending.openstack.is_empty() {
             openstack::config::resolve(&config.openstack_settings(), &env, home.as_deref())
                 .unwrap_or_else(|e| {
                     problems.0.push(e);
                     None
-                });
+                })
+        } else {
+            None
+        };
         let mut kube_client = None;
         if let Some(source) = kube_source {
             match kube::config::client_config(&source, kube_settings.insecure.unwrap_or(false))
@@ -167,10 +166,17 @@ impl Provider for K0stackProvider {
             problems.report(diags, BLOCKS);
             return None;
         }
+        let described = |names: &[String], known: Option<String>| {
+            if names.is_empty() {
+                known.unwrap_or_else(|| "not configured".into())
+            } else {
+                format!("not known until apply ({})", names.join(", "))
+            }
+        };
         tracing::info!(
             terraform_version = %terraform_version,
-            kubernetes = %kube_client.as_ref().map(|k| k.source.origin()).unwrap_or_else(|| "not configured".into()),
-            openstack = %openstack.as_ref().map(|o| o.origin.clone()).unwrap_or_else(|| "not configured".into()),
+            kubernetes = %described(&pending.kubernetes, kube_client.as_ref().map(|k| k.source.origin())),
+            openstack = %described(&pending.openstack, openstack.as_ref().map(|o| o.origin.clone())),
             "provider configured"
         );
         self.handle.set(Clients {
@@ -180,6 +186,7 @@ impl Provider for K0stackProvider {
             openstack_api,
             discovered: Default::default(),
             by_kubeconfig: Default::default(),
+            pending,
         });
         Some(())
     }
@@ -244,5 +251,77 @@ mod tests {
         };
         assert!(validate_config(&config).is_empty());
         assert_eq!(config.unknown_attributes(), vec!["openstack.auth_url"]);
+    }
+
+    /// Issue 14 item 4: every connection setting counts — those silently ignored before
+    /// (region, user_name, project_name, domains, cacert_file, endpoint_type) too.
+    #[test]
+    fn every_unknown_connection_setting_is_pending() {
+        let config = ProviderConfig {
+            kubernetes: Value::Value(config::KubernetesBlock {
+                config_context: Value::Unknown,
+                ..Default::default()
+            }),
+            openstack: Value::Value(config::OpenStackBlock {
+                cloud: Value::Value("c".into()),
+                region: Value::Unknown,
+                user_name: Value::Unknown,
+                project_name: Value::Unknown,
+                user_domain_name: Value::Unknown,
+                project_domain_name: Value::Unknown,
+                cacert_file: Value::Unknown,
+                endpoint_type: Value::Unknown,
+                ..Default::default()
+            }),
+        };
+        assert_eq!(
+            config.unknown_kubernetes(),
+            vec!["kubernetes.config_context"]
+        );
+        assert_eq!(
+            config.unknown_openstack(),
+            vec![
+                "openstack.region",
+                "openstack.user_name",
+                "openstack.project_name",
+                "openstack.user_domain_name",
+                "openstack.project_domain_name",
+                "openstack.cacert_file",
+                "openstack.endpoint_type",
+            ]
+        );
+        let whole = ProviderConfig {
+            openstack: Value::Unknown,
+            ..Default::default()
+        };
+        assert_eq!(whole.unknown_openstack(), vec!["openstack"]);
+        assert!(whole.unknown_kubernetes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn configure_with_unknown_settings_succeeds_and_their_connection_waits_for_apply() {
+        let provider = K0stackProvider::default();
+        let config = ProviderConfig {
+            openstack: Value::Value(config::OpenStackBlock {
+                auth_url: Value::Value("https://keystone.example.com/v3".into()),
+                region: Value::Unknown,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut diags = Diagnostics::default();
+        assert!(provider
+            .configure(&mut diags, "1.0.3".into(), config)
+            .await
+            .is_some());
+        assert!(diags.errors.is_empty(), "{:?}", diags.errors);
+        let clients = provider.handle().get().unwrap();
+        let e = clients.openstack().unwrap_err();
+        assert!(e.until_apply(), "{e}");
+        assert!(e.to_string().contains("openstack.region"), "{e}");
+        assert!(clients.openstack_api().unwrap_err().until_apply());
+        assert!(provider.handle().until_apply());
+        // The kubernetes connection is not pending.
+        assert!(!clients.kube().err().is_some_and(|e| e.until_apply()));
     }
 }

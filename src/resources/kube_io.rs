@@ -148,6 +148,27 @@ pub async fn apply(
     Ok(serde_json::to_value(out).expect("objects serialize"))
 }
 
+/// Server-side apply of `obj` with `dryRun=All`: the object as [`apply`] would make it,
+/// nothing written (what `kubectl diff` compares with the live object).
+pub async fn apply_dry_run(
+    client: &kube::Client,
+    ar: &ApiResource,
+    obj: &Value,
+) -> Result<Value, KubeError> {
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ns = obj["metadata"]["namespace"].as_str().map(String::from);
+    let api = api_for(client, ar, ns.as_deref());
+    let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+    let out = api
+        .patch(&name, &pp, &Patch::Apply(obj))
+        .await
+        .map_err(|e| err("apply (dry run)", ar, ns.as_deref(), &name, e))?;
+    Ok(serde_json::to_value(out).expect("objects serialize"))
+}
+
 /// Create only (for objects that must never be overwritten).
 pub async fn create(
     client: &kube::Client,

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub mod mgmt;
+pub mod plans;
 
 pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const SOURCE: &str = "k0stack/k0stack";

@@ -561,7 +561,11 @@ fn rest(
                     return Err(ApiError::bad_request("PATCH with apply requires fieldManager".into()));
                 }
                 let force = query.get("force").is_some_and(|f| f == "true");
-                store.apply(&rt, &ns, &name, into(b), &manager, force).map(|o| (200, out(o)))
+                if query.get("dryRun").is_some_and(|d| d == "All") {
+                    store.apply_dry_run(&rt, &ns, &name, into(b), &manager, force).map(|o| (200, out(o)))
+                } else {
+                    store.apply(&rt, &ns, &name, into(b), &manager, force).map(|o| (200, out(o)))
+                }
             } else if content_type.starts_with("application/json-patch") {
                 store.patch_json(&rt, &ns, &name, &b, &manager).map(|o| (200, out(o)))
             } else {

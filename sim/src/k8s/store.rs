@@ -706,10 +706,42 @@ impl Store {
         manager: &str,
         force: bool,
     ) -> Result<Value, ApiError> {
+        self.apply_with(rt, ns, name, applied, manager, force, false)
+    }
+
+    /// Server-side apply with `dryRun=All`: the object as the apply would make it (same
+    /// conflicts), nothing stored, no resourceVersion consumed — what `kubectl diff`
+    /// compares with the live object.
+    pub fn apply_dry_run(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        applied: Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<Value, ApiError> {
+        self.apply_with(rt, ns, name, applied, manager, force, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_with(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        applied: Value,
+        manager: &str,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let key = Self::key(rt, ns, name);
         if !self.objects.contains_key(&key) {
             let mut body = applied;
             body["metadata"]["name"] = json!(name);
+            if dry_run {
+                return Ok(body);
+            }
             return self.create(rt, ns, body, manager);
         }
         let current = self.objects[&key].body.clone();
@@ -752,6 +784,12 @@ impl Store {
         }
         if rt.status_subresource {
             next["status"] = current["status"].clone();
+        }
+        if dry_run {
+            // What `commit` would store, without storing it.
+            next["apiVersion"] = json!(rt.api_version(&rt.versions[0]));
+            next["kind"] = json!(rt.kind);
+            return Ok(next);
         }
         let out = self.commit(rt, ns, name, current, next, manager)?;
         if let Some(stored) = self.objects.get_mut(&key) {
@@ -931,6 +969,41 @@ mod tests {
         );
         let e = s.apply(&rt, "default", "a", json!({"metadata": {"name": "a"}, "spec": {"version": "v2", "externalAddress": "9.9.9.9"}}), "k0stack", false).unwrap_err();
         assert_eq!(e.code, 409);
+    }
+
+    #[test]
+    fn a_dry_run_apply_returns_the_result_and_stores_nothing() {
+        let (mut s, rt) = store();
+        let applied = json!({"metadata": {"name": "a"}, "spec": {"version": "v1"}});
+        s.apply(&rt, "default", "a", applied.clone(), "k0stack", true)
+            .unwrap();
+        s.patch_merge(
+            &rt,
+            "default",
+            "a",
+            &json!({"spec": {"version": "edited"}}),
+            "kubectl",
+            false,
+        )
+        .unwrap();
+        let rv = s.resource_version();
+        let would = s
+            .apply_dry_run(&rt, "default", "a", applied, "k0stack", true)
+            .unwrap();
+        assert_eq!(would["spec"]["version"], "v1");
+        assert_eq!(
+            (would["kind"].clone(), would["apiVersion"].clone()),
+            (json!("Cluster"), json!("k0smotron.io/v1beta2"))
+        );
+        assert_eq!(
+            s.get(&rt, "default", "a").unwrap()["spec"]["version"],
+            "edited"
+        );
+        assert_eq!(s.resource_version(), rv, "nothing written");
+        let new = json!({"metadata": {"name": "b"}, "spec": {}});
+        s.apply_dry_run(&rt, "default", "b", new, "k0stack", true)
+            .unwrap();
+        assert!(s.get(&rt, "default", "b").is_err(), "not created");
     }
 
     #[test]

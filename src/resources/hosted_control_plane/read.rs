@@ -25,6 +25,10 @@ pub(super) async fn read(
     diags: &mut Diagnostics,
     state: State,
 ) -> Option<State> {
+    // Connection settings not known until apply: refreshed once they are.
+    if handle.until_apply() {
+        return Some(state);
+    }
     let (clients, kube) = handle
         .management_for(diags, &state.management_kubeconfig)
         .await?;

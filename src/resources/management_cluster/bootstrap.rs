@@ -27,7 +27,7 @@ use crate::provider::Clients;
 use crate::resources::kube_io;
 use crate::resources::worker_pool::cloud::{self, ResolvedTemplate};
 use crate::resources::worker_pool::model::{PoolSpec, SERVER_GROUP_POLICIES};
-use tf_provider::value::ValueList;
+use tf_provider::value::{ValueList, ValueSet};
 
 use super::model::*;
 
@@ -61,6 +61,15 @@ pub struct BootstrapSpec {
 
 /// All elements of a list, or None while the list or an element is unknown.
 fn full_list(v: &ValueList<Str>) -> Option<Vec<String>> {
+    match v {
+        Value::Null => Some(vec![]),
+        Value::Unknown => None,
+        Value::Value(l) => l.iter().map(known).collect(),
+    }
+}
+
+/// All elements of a set (sorted), or None while the set or an element is unknown.
+fn full_set(v: &ValueSet<Str>) -> Option<Vec<String>> {
     match v {
         Value::Null => Some(vec![]),
         Value::Unknown => None,
@@ -170,7 +179,7 @@ pub fn spec(b: &BootstrapBlock) -> Option<BootstrapSpec> {
         flavor: known(&b.flavor)?,
         image: known(&b.image)?,
         networks: full_list(&b.networks)?,
-        security_groups: full_list(&b.security_groups)?,
+        security_groups: full_set(&b.security_groups)?,
         key_pair: opt(&b.key_pair)?,
         k0s_version: known(&b.k0s_version)?,
         k0s_download_url: opt(&b.k0s_download_url)?,
@@ -341,6 +350,7 @@ pub async fn converge(
     pki: &Pki,
     server_group: Option<&str>,
     recorded: Vec<Member>,
+    preferred: Option<&str>,
     timeout: Duration,
 ) -> Converged {
     // Only failed controllers (ERROR, gone) make room for a new one; stopped or busy ones
@@ -392,7 +402,7 @@ pub async fn converge(
             }
         }
     }
-    let endpoint = match endpoint_member(&members) {
+    let endpoint = match endpoint_member(&members, preferred) {
         Ok(m) => known(&m.ip).unwrap_or_default(),
         Err(e) => return finish(&members, out, Some(e)),
     };
@@ -463,12 +473,17 @@ pub async fn converge(
     finish(&members, out, None)
 }
 
-/// The controller the kubeconfig names: the first running one, else one on its way up;
-/// with only stopped ones, an error saying how to start them.
-fn endpoint_member(members: &[Option<Member>]) -> Result<&Member, String> {
+/// The controller the kubeconfig names: `preferred` (the address the plan showed) while it
+/// runs, else the first running one, else one on its way up; with only stopped ones, an
+/// error saying how to start them.
+fn endpoint_member<'a>(
+    members: &'a [Option<Member>],
+    preferred: Option<&str>,
+) -> Result<&'a Member, String> {
     let all = || members.iter().flatten();
     all()
-        .find(|m| is_live(m))
+        .find(|m| is_live(m) && preferred.is_some() && known(&m.ip).as_deref() == preferred)
+        .or_else(|| all().find(|m| is_live(m)))
         .or_else(|| all().find(|m| condition_of(m) == Condition::Transitional))
         .ok_or_else(|| {
             let advice: Vec<String> = all().map(stopped_advice).collect();
@@ -754,16 +769,26 @@ mod tests {
     fn the_endpoint_is_a_running_controller_and_stopped_ones_are_not_waited_for() {
         let ms = vec![Some(member(0, "SHUTOFF")), Some(member(1, "ACTIVE")), None];
         assert_eq!(
-            known(&endpoint_member(&ms).unwrap().ip).unwrap(),
+            known(&endpoint_member(&ms, None).unwrap().ip).unwrap(),
             "10.0.0.1"
         );
         assert_eq!(running_names(&ms), vec!["m-controller-1".to_string()]);
+        // The plan's endpoint stays while its controller runs.
+        let three = vec![
+            Some(member(0, "ACTIVE")),
+            Some(member(1, "ACTIVE")),
+            Some(member(2, "ACTIVE")),
+        ];
+        assert_eq!(
+            known(&endpoint_member(&three, Some("10.0.0.2")).unwrap().ip).unwrap(),
+            "10.0.0.2"
+        );
         let booting = vec![Some(member(0, "SHUTOFF")), Some(member(1, "BUILD"))];
         assert_eq!(
-            known(&endpoint_member(&booting).unwrap().id).unwrap(),
+            known(&endpoint_member(&booting, Some("10.0.0.0")).unwrap().id).unwrap(),
             "id-1"
         );
-        let e = endpoint_member(&[Some(member(0, "SHUTOFF"))]).unwrap_err();
+        let e = endpoint_member(&[Some(member(0, "SHUTOFF"))], None).unwrap_err();
         assert!(e.contains("openstack server start id-0"), "{e}");
         assert!(e.contains("m-controller-0 (id-0) is SHUTOFF"), "{e}");
     }

@@ -23,13 +23,18 @@ pub async fn resolve_for_plan(clients: Option<&Clients>, s: &State, diags: &mut 
     let Some(spec) = s.bootstrap.as_ref_option().and_then(bootstrap::spec) else {
         return;
     };
-    let Some(os) = clients.and_then(|c| c.openstack_api().ok()) else {
-        diags.add_error(diag::error(
-            "No OpenStack cloud",
-            crate::provider::NotConfigured::OpenStack.to_string(),
-            AttributePath::new("bootstrap").index(0),
-        ));
-        return;
+    let os = match clients.map(|c| c.openstack_api()) {
+        Some(Ok(os)) => os,
+        // The provider's OpenStack settings are not known until apply: no lookups now.
+        Some(Err(e)) if e.until_apply() => return,
+        _ => {
+            diags.add_error(diag::error(
+                "No OpenStack cloud",
+                crate::provider::NotConfigured::OpenStack.to_string(),
+                AttributePath::new("bootstrap").index(0),
+            ));
+            return;
+        }
     };
     if let Err(p) = bootstrap::resolve(os, &spec).await {
         p.report(diags, BLOCKS);
@@ -114,6 +119,10 @@ pub async fn apply(
         b.admin_key = Value::Value(pki.admin_key.clone().into());
     }
     s.ca_certificate = Value::Value(pki.ca_cert.clone().into());
+    let planned_endpoint = known(&s.endpoint);
+    let preferred = planned_endpoint
+        .as_deref()
+        .and_then(|e| address_of(&recorded, e));
     let out = bootstrap::converge(
         os,
         clients,
@@ -122,19 +131,16 @@ pub async fn apply(
         &pki,
         group.as_deref(),
         recorded,
+        preferred.as_deref(),
         timeout,
     )
     .await;
     s.members = Value::Value(out.members.iter().cloned().map(Value::Value).collect());
-    let kubeconfig = out.endpoint_ip.as_deref().map(|ip| {
-        let server = crate::pki::api_url(ip);
-        s.endpoint = Value::Value(server.clone().into());
-        crate::pki::admin_kubeconfig(&spec.name, &server, &pki)
-    });
-    s.kubeconfig = match &kubeconfig {
-        Some(k) => Value::Value(k.clone().into()),
-        None => Value::Null,
-    };
+    let kubeconfig = out
+        .endpoint_ip
+        .as_deref()
+        .map(|ip| crate::pki::admin_kubeconfig(&spec.name, &crate::pki::api_url(ip), &pki));
+    record_endpoint(s, out.endpoint_ip.as_deref(), kubeconfig.as_deref(), diags);
     if let Some(e) = out.error {
         diags.add_error(diag::error(
             "Management cluster not bootstrapped",
@@ -179,6 +185,50 @@ pub async fn apply(
         }
     }
     Ok(kube)
+}
+
+/// The address of the recorded controller whose API URL is `endpoint`.
+fn address_of(members: &[Member], endpoint: &str) -> Option<String> {
+    members
+        .iter()
+        .filter_map(|m| known(&m.ip))
+        .find(|ip| crate::pki::api_url(ip) == endpoint)
+}
+
+/// Records the endpoint and kubeconfig apply reached the cluster at. A value the plan knew
+/// stays as planned (Terraform's contract): when that controller stopped since the plan,
+/// this apply works through another one, and the next plan moves the endpoint (a warning
+/// says so).
+fn record_endpoint(
+    s: &mut State,
+    ip: Option<&str>,
+    kubeconfig: Option<&str>,
+    diags: &mut Diagnostics,
+) {
+    let server = ip.map(crate::pki::api_url);
+    if let Some(planned) = known(&s.endpoint) {
+        if server.as_deref() != Some(planned.as_str()) {
+            diags.add_warning(diag::error(
+                "Management cluster endpoint moves at the next apply",
+                format!(
+                    "the controller at {planned} (the plan's endpoint) is not running any more; this apply used {}. The endpoint and kubeconfig stay as planned now, and the next plan moves them.",
+                    server.as_deref().unwrap_or("no controller")
+                ),
+                AttributePath::new("endpoint"),
+            ));
+        }
+        if !s.kubeconfig.is_unknown() {
+            return;
+        }
+    }
+    if s.endpoint.is_unknown() {
+        s.endpoint = server
+            .map(|v| Value::Value(v.into()))
+            .unwrap_or(Value::Null);
+    }
+    s.kubeconfig = kubeconfig
+        .map(|k| Value::Value(k.to_string().into()))
+        .unwrap_or(Value::Null);
 }
 
 /// The bootstrapped cluster's admin client from the state, if its API may be up.

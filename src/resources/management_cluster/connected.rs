@@ -146,16 +146,23 @@ async fn apply_contents(
         .then(|| LeaseKeeper::start(kube.clone(), std::mem::take(leases)));
     apply_k0smotron(kube, s, prior, legacy, timeout).await?;
     remove_renamed_secret(kube, s, prior).await;
-    let (version, nodes) = kube_io::cluster_facts(kube).await.map_err(|e| {
-        Failed::new(
-            "Cannot read the management cluster's version",
-            e,
-            AttributePath::root(),
-            true,
-        )
-    })?;
-    s.kubernetes_version = Value::Value(version.into());
-    s.node_count = Value::Value(nodes);
+    // Read only when the plan left them unknown (create, or any update: see `plan`).
+    if s.kubernetes_version.is_unknown() || s.node_count.is_unknown() {
+        let (version, nodes) = kube_io::cluster_facts(kube).await.map_err(|e| {
+            Failed::new(
+                "Cannot read the management cluster's version",
+                e,
+                AttributePath::root(),
+                true,
+            )
+        })?;
+        if s.kubernetes_version.is_unknown() {
+            s.kubernetes_version = Value::Value(version.into());
+        }
+        if s.node_count.is_unknown() {
+            s.node_count = Value::Value(nodes);
+        }
+    }
     tracing::info!(namespace = %namespace_of(s), "management cluster ready");
     Ok(())
 }
@@ -253,8 +260,12 @@ async fn apply_k0smotron(
                     )
                 })?;
         }
+        // New, changed, or objects of it found missing by the refresh.
         let changed = prior
-            .map(|p| p.k0smotron_manifest != s.k0smotron_manifest)
+            .map(|p| {
+                p.k0smotron_manifest != s.k0smotron_manifest
+                    || !known_list(&p.k0smotron_drift).is_empty()
+            })
             .unwrap_or(true);
         if changed {
             k0smotron::install(kube, &text, &instance, timeout)
@@ -272,7 +283,16 @@ async fn apply_k0smotron(
         };
         Failed::new("k0smotron is not installed", e, path, true)
     })?;
-    s.k0smotron_api_version = Value::Value(api.as_str().into());
+    if s.k0smotron_api_version.is_unknown() {
+        s.k0smotron_api_version = Value::Value(api.as_str().into());
+    }
+    if s.k0smotron_drift.is_unknown() {
+        s.k0smotron_drift = if s.k0smotron_manifest.is_null() {
+            Value::Null
+        } else {
+            Value::Value(vec![])
+        };
+    }
     Ok(())
 }
 
@@ -414,6 +434,16 @@ pub async fn read(
     s.k0smotron_api_version = match kube_io::k0smotron_api(kube).await {
         Ok(api) => Value::Value(api.as_str().into()),
         Err(_) => Value::Null,
+    };
+    s.k0smotron_drift = match known(&s.k0smotron_manifest) {
+        None => Value::Null,
+        Some(text) => match k0smotron::drift(kube, &text).await {
+            Ok(m) => Value::Value(m.into_iter().map(|o| Value::Value(o.into())).collect()),
+            Err(e) => {
+                tracing::debug!("cannot check k0smotron's objects: {e}");
+                s.k0smotron_drift.clone()
+            }
+        },
     };
     if let Ok((version, nodes)) = kube_io::cluster_facts(kube).await {
         s.kubernetes_version = Value::Value(version.into());

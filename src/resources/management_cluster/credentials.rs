@@ -33,6 +33,8 @@ pub fn content(clients: &Clients, block: &CredentialsBlock) -> Result<Option<Str
     }
     match clients.openstack() {
         Ok(c) => Ok(Some(clouds::clouds_yaml(c))),
+        // Known at apply (the provider is configured again with the final values).
+        Err(e) if e.until_apply() => Ok(None),
         Err(e) => Err(format!("{e}; or set openstack_credentials.clouds_yaml.")),
     }
 }

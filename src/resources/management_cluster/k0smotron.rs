@@ -166,6 +166,65 @@ pub async fn claim_legacy(
     Ok(())
 }
 
+/// The manifest's objects that differ from it (in install order): `Kind ns/name (missing)`
+/// for one that does not exist, `Kind ns/name (changed)` for one whose fields of the
+/// manifest were edited out of band. What a refresh records in `k0smotron_drift`, so that
+/// the plan shows it and apply installs the manifest again.
+///
+/// "Changed" is judged as `kubectl diff` does: a server-side apply with `dryRun=All` of
+/// the object as install applies it, compared with the live object (fields nobody applied,
+/// defaults, status and bookkeeping metadata do not count). A cluster that refuses the dry
+/// run (e.g. read-only credentials) is only checked for missing objects.
+pub async fn drift(kube: &kube::Client, text: &str) -> Result<Vec<String>, KubeError> {
+    let Ok(objects) = manifest::parse(text) else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    for obj in &objects {
+        let what = manifest::describe(obj);
+        let Some((ar, ns, live)) = existing(kube, obj).await? else {
+            out.push(format!("{what} (missing)"));
+            continue;
+        };
+        let mut desired = obj.clone();
+        if let Some(ns) = &ns {
+            desired["metadata"]["namespace"] = Value::String(ns.clone());
+        }
+        match kube_io::apply_dry_run(kube, &ar, &desired).await {
+            Ok(would) if !same_content(&live, &would) => out.push(format!("{what} (changed)")),
+            Ok(_) => {}
+            Err(e) => tracing::debug!("{what}: no dry run, not checked for changes: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+/// The object without what an apply does not decide: bookkeeping metadata, k0stack's own
+/// annotations, status.
+fn content(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(m) = o["metadata"].as_object_mut() {
+        for k in ["resourceVersion", "managedFields", "generation"] {
+            m.remove(k);
+        }
+        if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
+            a.retain(|k, _| !k.starts_with("k0stack.io/"));
+            if a.is_empty() {
+                m.remove("annotations");
+            }
+        }
+    }
+    if let Some(m) = o.as_object_mut() {
+        m.remove("status");
+    }
+    o
+}
+
+/// True when the dry-run result of applying the manifest object equals the live object.
+pub fn same_content(live: &Value, would: &Value) -> bool {
+    content(live) == content(would)
+}
+
 /// Deletes the manifest's objects that k0stack installed (see the module doc), last
 /// installed first; returns what was left, and why.
 pub async fn uninstall(kube: &kube::Client, text: &str, legacy: bool) -> Vec<String> {
@@ -305,4 +364,31 @@ pub async fn delete_control_planes(
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_what_an_apply_decides_counts_as_a_change() {
+        let live = json!({
+            "metadata": {"name": "op", "resourceVersion": "7", "generation": 2,
+                "managedFields": [{"manager": "k0stack"}],
+                "annotations": {"k0stack.io/owner": "i", "k0stack.io/owner-phase": "created"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "k0smotron:v1"}]}}},
+            "status": {"availableReplicas": 1}
+        });
+        let would = json!({
+            "metadata": {"name": "op", "resourceVersion": "7", "generation": 3},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "k0smotron:v1"}]}}}
+        });
+        assert!(same_content(&live, &would));
+        let edited = json!({
+            "metadata": {"name": "op"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "evil:latest"}]}}}
+        });
+        assert!(!same_content(&edited, &would));
+    }
 }

@@ -1,11 +1,11 @@
 //! State of `k0stack_management_cluster`.
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{Value, ValueBool, ValueList, ValueNumber};
+use tf_provider::value::{Value, ValueBool, ValueList, ValueNumber, ValueSet};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 
-pub use crate::framework::values::{known, known_list, known_map, known_objects, Str};
+pub use crate::framework::values::{known, known_list, known_map, known_objects, known_set, Str};
 
 pub const DEFAULT_NAMESPACE: &str = "kmc-system";
 pub const DEFAULT_SECRET_NAME: &str = "openstack-cloud-config";
@@ -36,6 +36,9 @@ pub struct State {
     pub instance_id: Str,
     /// uid of `namespace` as last seen (null: missing, apply creates it).
     pub namespace_uid: Str,
+    /// Objects of `k0smotron_manifest` the last refresh found missing (null: no manifest,
+    /// or a state of an earlier version not refreshed yet).
+    pub k0smotron_drift: ValueList<Str>,
 }
 
 /// `bootstrap { ... }`: the provider creates the cluster on OpenStack.
@@ -46,7 +49,8 @@ pub struct BootstrapBlock {
     pub flavor: Str,
     pub image: Str,
     pub networks: ValueList<Str>,
-    pub security_groups: ValueList<Str>,
+    /// A set: the order of security groups means nothing.
+    pub security_groups: ValueSet<Str>,
     pub key_pair: Str,
     pub floating_ip_pool: Str,
     pub k0s_version: Str,

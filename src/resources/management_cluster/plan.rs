@@ -5,10 +5,20 @@
 //!   what references them (hosted control planes) plans its own replacement when this
 //!   resource is replaced; an update keeps them (a state without `instance_id`, from an
 //!   earlier version, gets one: the update claims what that state provably owns).
-//! - Replace: `namespace` (always returned, Terraform keeps it only when it changed), a
-//!   changed `bootstrap` argument, or adding/removing `bootstrap`.
+//! - Replace: `namespace` and `bootstrap`, returned unconditionally ([`REPLACE_PATHS`]):
+//!   Terraform keeps a path only when its value changed or is unknown, so an argument
+//!   unknown at plan (a whole `bootstrap` block from a `dynamic` over an unknown value)
+//!   plans a replacement that the final plan cannot contradict. Our own logic agrees: a
+//!   replacement is planned as a create.
+//! - What apply re-reads from the live cluster (`kubernetes_version`, `node_count`,
+//!   `k0smotron_api_version`, a bootstrapped cluster's `members`) is unknown whenever apply
+//!   runs, so a saved plan applied after an out-of-band change, or `apply -refresh=false`,
+//!   never meets another value than planned; a plan with nothing to do stays empty.
+//! - An optional argument removed from the configuration plans its documented default
+//!   ([`unset_from_config`]): Terraform would otherwise propose the prior value forever.
 //! - A bootstrapped cluster whose controllers failed (ERROR, gone) plans their repair;
 //!   stopped ones are only warned about ([`super::bootstrap::Condition`]).
+//! - Objects of `k0smotron_manifest` found missing by the refresh plan their re-install.
 
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
@@ -79,6 +89,12 @@ fn common(inputs: &Inputs, s: &mut State, diags: &mut Diagnostics) {
         if s.members.is_null() {
             s.members = Value::Unknown;
         }
+    } else if s.bootstrap.is_unknown() {
+        // A `dynamic "bootstrap"` over a value unknown until apply: either mode.
+        for v in [&mut s.endpoint, &mut s.ca_certificate, &mut s.kubeconfig] {
+            *v = Value::Unknown;
+        }
+        s.members = Value::Unknown;
     } else {
         s.endpoint = match &inputs.connection {
             Some((_, server)) => Value::Value(server.clone().into()),
@@ -121,6 +137,11 @@ pub fn create(inputs: &Inputs, mut s: State, diags: &mut Diagnostics) -> State {
     }
     s.node_count = Value::Unknown;
     s.namespace_created = Value::Unknown;
+    s.k0smotron_drift = if s.k0smotron_manifest.is_null() {
+        Value::Null
+    } else {
+        Value::Unknown
+    };
     s
 }
 
@@ -136,33 +157,134 @@ pub fn bootstrap_args(b: &BootstrapBlock) -> BootstrapBlock {
     }
 }
 
+/// Attributes whose change replaces the resource (returned to Terraform unconditionally).
+pub const REPLACE_PATHS: &[&str] = &["namespace", "bootstrap"];
+
+/// Optional arguments the configuration leaves out plan their defaults: Terraform proposes
+/// the prior value for an optional+computed attribute missing from the configuration, so
+/// removing `controllers = 3` would otherwise keep 3 forever.
+pub fn unset_from_config(proposed: &mut State, config: &State) {
+    fn clear<T>(planned: &mut Value<T>, configured: &Value<T>) {
+        if configured.is_null() {
+            *planned = Value::Null;
+        }
+    }
+    clear(&mut proposed.namespace, &config.namespace);
+    clear(&mut proposed.force_destroy, &config.force_destroy);
+    if let (Some(p), Some(c)) = (
+        proposed.openstack_credentials.as_mut_option(),
+        config.openstack_credentials.as_ref_option(),
+    ) {
+        clear(&mut p.secret_name, &c.secret_name);
+    }
+    if let (Some(p), Some(c)) = (
+        proposed.bootstrap.as_mut_option(),
+        config.bootstrap.as_ref_option(),
+    ) {
+        clear(&mut p.name, &c.name);
+        clear(&mut p.controllers, &c.controllers);
+        clear(&mut p.server_group_policy, &c.server_group_policy);
+    }
+}
+
+/// True when the planned state (defaults applied) replaces the prior one: a namespace or
+/// bootstrap argument changed, bootstrap added or removed, or one of them unknown.
+fn replaced(prior: &State, s: &State) -> bool {
+    if s.namespace.is_unknown() || namespace_of(prior) != namespace_of(s) {
+        return true;
+    }
+    match (&prior.bootstrap, &s.bootstrap) {
+        (_, Value::Unknown) => true,
+        (Value::Value(p), Value::Value(b)) => bootstrap_args(p) != bootstrap_args(b),
+        (p, b) => p.is_null() != b.is_null(),
+    }
+}
+
+/// A replacement: what the old instance computed is not the new one's.
+fn fresh(s: State) -> State {
+    State {
+        bootstrap: match s.bootstrap {
+            Value::Value(b) => Value::Value(BootstrapBlock {
+                server_group_id: Value::Null,
+                ..bootstrap_args(&b)
+            }),
+            other => other,
+        },
+        endpoint: Value::Null,
+        ca_certificate: Value::Null,
+        kubeconfig: Value::Null,
+        members: Value::Null,
+        namespace_uid: Value::Null,
+        ..s
+    }
+}
+
+/// What apply reads back from the live cluster: unknown whenever apply runs.
+fn observed_unknown(s: &mut State) {
+    s.kubernetes_version = Value::Unknown;
+    s.node_count = Value::Unknown;
+    s.k0smotron_api_version = Value::Unknown;
+    if s.bootstrap.is_value() {
+        s.members = Value::Unknown;
+    }
+}
+
+/// True when `planned` differs from `prior` in anything but what apply observes.
+fn changes_anything(prior: &State, planned: &State) -> bool {
+    let strip = |s: &State| State {
+        kubernetes_version: Value::Null,
+        node_count: Value::Null,
+        k0smotron_api_version: Value::Null,
+        members: Value::Null,
+        ..s.clone()
+    };
+    strip(prior) != strip(planned)
+}
+
+/// `k0smotron_drift`: objects the refresh found missing are installed again.
+fn plan_missing(prior: &State, s: &mut State) {
+    s.k0smotron_drift = if s.k0smotron_manifest.is_null() {
+        Value::Null
+    } else if s.k0smotron_manifest.is_unknown() || prior.k0smotron_manifest != s.k0smotron_manifest
+    {
+        Value::Unknown
+    } else if !known_list(&prior.k0smotron_drift).is_empty() {
+        Value::Value(vec![])
+    } else {
+        prior.k0smotron_drift.clone()
+    };
+}
+
 /// The planned state of an update and the paths that force a replacement.
 pub fn update(
     prior: &State,
     inputs: &Inputs,
     mut s: State,
+    config: &State,
     diags: &mut Diagnostics,
 ) -> (State, Vec<Vec<&'static str>>) {
-    common(inputs, &mut s, diags);
+    let replace: Vec<Vec<&'static str>> = REPLACE_PATHS.iter().map(|p| vec![*p]).collect();
+    unset_from_config(&mut s, config);
+    // Defaults first: `bootstrap.name` removed is the default name, not a change.
+    let mut found = Diagnostics::default();
+    common(inputs, &mut s, &mut found);
+    if replaced(prior, &s) {
+        return (create(inputs, fresh(s), diags), replace);
+    }
+    diags.errors.extend(found.errors);
+    diags.warnings.extend(found.warnings);
     unknown_if_null(&mut s.instance_id);
     if s.namespace_uid.is_null() {
         // Missing (deleted out of band) or not seen yet: apply creates or finds it.
         s.namespace_uid = Value::Unknown;
         s.namespace_created = Value::Unknown;
     }
-    if prior.k0smotron_manifest != s.k0smotron_manifest {
-        s.k0smotron_api_version = Value::Unknown;
+    plan_missing(prior, &mut s);
+    if s.bootstrap.is_value() {
+        plan_drift(&mut s, diags);
     }
-    let mut replace = vec![vec!["namespace"]];
-    match (prior.bootstrap.as_ref_option(), s.bootstrap.as_ref_option()) {
-        (None, None) => {}
-        (Some(p), Some(b)) => {
-            if bootstrap_args(p) != bootstrap_args(b) {
-                replace.push(vec!["bootstrap"]);
-            }
-            plan_drift(&mut s, diags);
-        }
-        _ => replace.push(vec!["bootstrap"]),
+    if changes_anything(prior, &s) {
+        observed_unknown(&mut s);
     }
     (s, replace)
 }
@@ -306,8 +428,15 @@ mod tests {
                 name: Value::Value(DEFAULT_BOOTSTRAP_NAME.into()),
                 controllers: Value::Value(members.len() as i64),
                 server_group_policy: Value::Value("none".into()),
+                ca_key: Value::Value("k".into()),
+                admin_certificate: Value::Value("c".into()),
+                admin_key: Value::Value("a".into()),
                 ..Default::default()
             }),
+            force_destroy: Value::Value(false),
+            ca_certificate: Value::Value("ca".into()),
+            kubeconfig: Value::Value("kc".into()),
+            namespace_created: Value::Value(true),
             members: Value::Value(members.into_iter().map(Value::Value).collect()),
             ..Default::default()
         }
@@ -317,8 +446,14 @@ mod tests {
     fn an_update_keeps_the_id_and_warns_about_a_stopped_controller() {
         let prior = bootstrapped(vec![member(0, "SHUTOFF")]);
         let mut diags = Diagnostics::default();
-        let (s, replace) = update(&prior, &Inputs::default(), prior.clone(), &mut diags);
-        assert_eq!(replace, vec![vec!["namespace"]]);
+        let (s, replace) = update(
+            &prior,
+            &Inputs::default(),
+            prior.clone(),
+            &prior,
+            &mut diags,
+        );
+        assert_eq!(replace, vec![vec!["namespace"], vec!["bootstrap"]]);
         assert_eq!(
             (s.id.clone(), s.endpoint.clone()),
             (prior.id.clone(), prior.endpoint.clone())
@@ -337,6 +472,7 @@ mod tests {
             &prior,
             &Inputs::default(),
             prior.clone(),
+            &prior,
             &mut Diagnostics::default(),
         );
         assert!(s.id.is_unknown() && s.namespace_uid.is_unknown() && s.members.is_unknown());
@@ -364,7 +500,7 @@ mod tests {
             namespace_created: Value::Value(true),
             ..planned.clone()
         };
-        let (s, _) = update(&prior, &inputs, prior.clone(), &mut diags);
+        let (s, _) = update(&prior, &inputs, prior.clone(), &prior, &mut diags);
         assert_eq!(
             (s.id, s.instance_id),
             (prior.id.clone(), prior.instance_id.clone())
@@ -376,7 +512,7 @@ mod tests {
             namespace_uid: Value::Null,
             ..prior
         };
-        let (s, _) = update(&legacy, &inputs, legacy.clone(), &mut diags);
+        let (s, _) = update(&legacy, &inputs, legacy.clone(), &legacy, &mut diags);
         assert!(s.instance_id.is_unknown() && s.namespace_uid.is_unknown());
         assert!(s.namespace_created.is_unknown());
         assert!(diags.errors.is_empty());
@@ -410,5 +546,214 @@ mod tests {
         };
         create(&missing, s, &mut diags);
         assert_eq!(diags.errors[0].summary, "No OpenStack credentials to store");
+    }
+
+    fn connected_prior() -> State {
+        State {
+            id: Value::Value("u/kmc-system".into()),
+            namespace: Value::Value("kmc-system".into()),
+            force_destroy: Value::Value(false),
+            instance_id: Value::Value("i".into()),
+            namespace_uid: Value::Value("n".into()),
+            namespace_created: Value::Value(true),
+            endpoint: Value::Value("https://k:6443".into()),
+            k0smotron_api_version: Value::Value("v1beta2".into()),
+            kubernetes_version: Value::Value("v1.32.6".into()),
+            node_count: Value::Value(1),
+            ..Default::default()
+        }
+    }
+
+    fn connected() -> Inputs {
+        Inputs {
+            connection: Some(("kubeconfig".into(), "https://k:6443".into())),
+            credentials: None,
+        }
+    }
+
+    #[test]
+    fn a_plan_with_nothing_to_do_is_empty_and_any_change_leaves_what_apply_reads_unknown() {
+        let prior = connected_prior();
+        let mut diags = Diagnostics::default();
+        let (same, _) = update(&prior, &connected(), prior.clone(), &prior, &mut diags);
+        assert_eq!(same, prior, "no-op");
+        let config = State {
+            force_destroy: Value::Value(true),
+            ..prior.clone()
+        };
+        let (s, _) = update(&prior, &connected(), config.clone(), &config, &mut diags);
+        assert!(s.node_count.is_unknown() && s.kubernetes_version.is_unknown());
+        assert!(s.k0smotron_api_version.is_unknown());
+        assert_eq!(
+            (s.id.clone(), s.endpoint.clone()),
+            (prior.id, prior.endpoint)
+        );
+        assert!(diags.errors.is_empty());
+    }
+
+    #[test]
+    fn removed_optional_arguments_plan_their_defaults() {
+        let prior = State {
+            namespace: Value::Value("kmc-system".into()),
+            force_destroy: Value::Value(true),
+            openstack_credentials: Value::Value(CredentialsBlock {
+                secret_name: Value::Value("other".into()),
+                clouds_yaml: Value::Value("clouds: {}\n".into()),
+                ..Default::default()
+            }),
+            ..connected_prior()
+        };
+        // Terraform proposes the prior values of optional+computed arguments.
+        let config = State {
+            namespace: Value::Null,
+            force_destroy: Value::Null,
+            openstack_credentials: Value::Value(CredentialsBlock {
+                clouds_yaml: Value::Value("clouds: {}\n".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let inputs = Inputs {
+            credentials: Some(Ok(Some("clouds: {}\n".into()))),
+            ..connected()
+        };
+        let (s, replace) = update(
+            &prior,
+            &inputs,
+            prior.clone(),
+            &config,
+            &mut Diagnostics::default(),
+        );
+        assert_eq!(s.force_destroy, Value::Value(false));
+        assert_eq!(known(&s.namespace).as_deref(), Some(DEFAULT_NAMESPACE));
+        let b = s.openstack_credentials.as_ref_option().unwrap();
+        assert_eq!(known(&b.secret_name).as_deref(), Some(DEFAULT_SECRET_NAME));
+        assert_eq!(replace.len(), REPLACE_PATHS.len());
+        // Bootstrap sizes: removing controllers = 3 plans 1 (and its policy), a replacement.
+        let mut prior = bootstrapped(vec![
+            member(0, "ACTIVE"),
+            member(1, "ACTIVE"),
+            member(2, "ACTIVE"),
+        ]);
+        if let Some(b) = prior.bootstrap.as_mut_option() {
+            b.name = Value::Value("custom".into());
+            b.server_group_policy = Value::Value("anti-affinity".into());
+        }
+        let config = State {
+            bootstrap: Value::Value(BootstrapBlock::default()),
+            ..Default::default()
+        };
+        let (s, _) = update(
+            &prior,
+            &Inputs::default(),
+            prior.clone(),
+            &config,
+            &mut Diagnostics::default(),
+        );
+        let b = s.bootstrap.as_ref_option().unwrap();
+        assert_eq!(b.controllers, Value::Value(1));
+        assert_eq!(known(&b.name).as_deref(), Some(DEFAULT_BOOTSTRAP_NAME));
+        assert_eq!(known(&b.server_group_policy).as_deref(), Some("none"));
+        assert!(
+            s.id.is_unknown() && s.instance_id.is_unknown(),
+            "planned as a create"
+        );
+    }
+
+    #[test]
+    fn an_unknown_bootstrap_plans_a_replacement_with_nothing_known_that_apply_decides() {
+        let prior = connected_prior();
+        let config = State {
+            bootstrap: Value::Unknown,
+            ..prior.clone()
+        };
+        let (s, replace) = update(
+            &prior,
+            &connected(),
+            config.clone(),
+            &config,
+            &mut Diagnostics::default(),
+        );
+        assert!(replace.contains(&vec!["bootstrap"]));
+        assert!(s.id.is_unknown() && s.instance_id.is_unknown());
+        for v in [&s.endpoint, &s.kubeconfig, &s.ca_certificate] {
+            assert!(v.is_unknown());
+        }
+        assert!(s.members.is_unknown());
+        // A known block with one unknown argument: a create too.
+        let prior = bootstrapped(vec![member(0, "ACTIVE")]);
+        let mut config = prior.clone();
+        if let Some(b) = config.bootstrap.as_mut_option() {
+            b.flavor = Value::Unknown;
+        }
+        let (s, _) = update(
+            &prior,
+            &Inputs::default(),
+            config.clone(),
+            &config,
+            &mut Diagnostics::default(),
+        );
+        assert!(s.id.is_unknown() && s.endpoint.is_unknown() && s.kubeconfig.is_unknown());
+        let b = s.bootstrap.as_ref_option().unwrap();
+        assert!(b.ca_key.is_unknown() && b.admin_key.is_unknown());
+    }
+
+    #[test]
+    fn a_bootstrapped_update_leaves_members_unknown_and_a_no_op_keeps_them() {
+        let prior = bootstrapped(vec![member(0, "ACTIVE")]);
+        let (same, _) = update(
+            &prior,
+            &Inputs::default(),
+            prior.clone(),
+            &prior,
+            &mut Diagnostics::default(),
+        );
+        assert_eq!(same.members, prior.members);
+        let config = State {
+            force_destroy: Value::Value(true),
+            ..prior.clone()
+        };
+        let (s, _) = update(
+            &prior,
+            &Inputs::default(),
+            config.clone(),
+            &config,
+            &mut Diagnostics::default(),
+        );
+        assert!(s.members.is_unknown() && s.node_count.is_unknown());
+        assert_eq!(
+            (s.endpoint, s.kubeconfig),
+            (prior.endpoint, prior.kubeconfig)
+        );
+    }
+
+    #[test]
+    fn k0smotron_objects_found_missing_are_installed_again() {
+        let prior = State {
+            k0smotron_manifest: Value::Value("m".into()),
+            k0smotron_drift: Value::Value(vec![Value::Value("Deployment k0smotron/op".into())]),
+            ..connected_prior()
+        };
+        let (s, _) = update(
+            &prior,
+            &connected(),
+            prior.clone(),
+            &prior,
+            &mut Diagnostics::default(),
+        );
+        assert_eq!(s.k0smotron_drift, Value::Value(vec![]));
+        assert!(s.k0smotron_api_version.is_unknown());
+        let all_there = State {
+            k0smotron_drift: Value::Value(vec![]),
+            ..prior
+        };
+        let (s, _) = update(
+            &all_there,
+            &connected(),
+            all_there.clone(),
+            &all_there,
+            &mut Diagnostics::default(),
+        );
+        assert_eq!(s, all_there);
     }
 }

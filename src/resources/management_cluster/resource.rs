@@ -72,6 +72,7 @@ fn settle(mut s: State, prior: Option<&State>) -> (State, ValueEmpty) {
     or_prior(&mut s.node_count, p.map(|p| &p.node_count));
     or_prior(&mut s.namespace_created, p.map(|p| &p.namespace_created));
     or_prior(&mut s.members, p.map(|p| &p.members));
+    or_prior(&mut s.k0smotron_drift, p.map(|p| &p.k0smotron_drift));
     let pb = p.and_then(|p| p.bootstrap.as_ref_option());
     if let Some(b) = s.bootstrap.as_mut_option() {
         or_prior(&mut b.server_group_id, pb.map(|p| &p.server_group_id));
@@ -167,6 +168,13 @@ impl Resource for ManagementCluster {
             }
         };
         let bootstrap = s.bootstrap.is_value();
+        if clients.until_apply() {
+            // Refreshed once the provider's settings are known (see `provider::Pending`).
+            tracing::info!(
+                "not refreshed: the provider's connection settings are not known until apply"
+            );
+            return Some((s, private));
+        }
         let kube = if bootstrap {
             match bootstrapped::read(&clients, &mut s, diags).await {
                 Err(()) => return None,
@@ -218,7 +226,7 @@ impl Resource for ManagementCluster {
         validate(&config).report(diags, BLOCKS);
         let clients = self.handle.get().ok();
         let inputs = inputs(clients.as_deref(), &proposed);
-        let (s, replace) = plan::update(&prior, &inputs, proposed, diags);
+        let (s, replace) = plan::update(&prior, &inputs, proposed, &config, diags);
         if let (Some(p), Some(b)) = (prior.bootstrap.as_ref_option(), s.bootstrap.as_ref_option()) {
             if plan::bootstrap_args(p) != plan::bootstrap_args(b) {
                 bootstrapped::resolve_for_plan(clients.as_deref(), &s, diags).await;

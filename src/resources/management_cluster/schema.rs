@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description, Schema};
 
-use crate::framework::schema::{block, bool, number, optional_block, string, string_list};
+use crate::framework::schema::{
+    block, bool, number, optional_block, string, string_list, string_set,
+};
 use crate::framework::timeouts;
 
 use super::model::DEFAULT_TIMEOUTS;
@@ -21,7 +23,8 @@ fn members() -> Attribute {
              `status` (Nova). Only `ERROR` and `DELETED` (found gone) count as failed: the next apply replaces them. A \
              stopped controller (`SHUTOFF`, `SHELVED`, `SHELVED_OFFLOADED`, `SUSPENDED`, `PAUSED`) is never deleted or \
              replaced automatically — its disk holds its etcd data, and with one controller a replacement would start an \
-             empty cluster; the plan warns, naming it and the command that starts it (`openstack server start <id>`).",
+             empty cluster; the plan warns, naming it and the command that starts it (`openstack server start <id>`). Known after apply in any \
+             planned change: apply observes the servers again.",
         ),
         constraint: AttributeConstraint::Computed,
         sensitive: false,
@@ -78,8 +81,9 @@ pub fn schema() -> Schema {
                 ("kubeconfig", string("With `bootstrap`: admin kubeconfig of the cluster (client certificate signed by the provider's CA, group `system:masters`), context named `bootstrap.name`. Pass it to hosted control planes and worker pools as `management_kubeconfig`.").computed().sensitive()),
                 ("members", members().into()),
                 ("k0smotron_api_version", string("`v1beta2` (k0smotron ≥ 2.0) or `v1beta1` (k0smotron 1.x).").computed()),
-                ("kubernetes_version", string("Kubernetes version of the management cluster.").computed()),
-                ("node_count", number("Nodes of the management cluster.").computed()),
+                ("kubernetes_version", string("Kubernetes version of the management cluster, as the last refresh or apply read it. Any planned change shows it (and `node_count`, `k0smotron_api_version`, a bootstrapped cluster's `members`) as known after apply: apply reads them again, and a saved plan may be applied after the cluster changed.").computed()),
+                ("node_count", number("Nodes of the management cluster (see `kubernetes_version`).").computed()),
+                ("k0smotron_drift", string_list("With `k0smotron_manifest`: its objects that the last refresh found deleted (`Kind namespace/name (missing)`) or edited out of band (`... (changed)`: a field the manifest sets differs, judged as `kubectl diff` does, by a server-side dry-run apply); the plan shows them going and apply installs the manifest again. Empty when the cluster matches the manifest.").computed()),
                 ("namespace_created", bool("Whether this instance created (owns) `namespace`, and so deletes it on destroy when no other instance uses it.").computed()),
             ],
             vec![
@@ -117,7 +121,7 @@ pub fn schema() -> Schema {
                         ("flavor", string("Nova flavor name or id of the controllers.").required()),
                         ("image", string("Glance image name or id (a cloud-init enabled Linux).").required()),
                         ("networks", string_list("Neutron networks (name or id); the first gives the address the API is reached at, so it must be reachable from where Terraform runs.").required()),
-                        ("security_groups", string_list("Security groups (name or id); they must allow 6443 (API), 9443 (controller join), 2380 (etcd, 3 controllers) and the k0smotron ports.")),
+                        ("security_groups", string_set("Security groups (name or id); they must allow 6443 (API), 9443 (controller join), 2380 (etcd, 3 controllers) and the k0smotron ports. A set: their order means nothing.")),
                         ("key_pair", string("Nova key pair (for your own SSH access; the provider never uses SSH).")),
                         ("floating_ip_pool", string("Reserved: floating IPs are not supported yet (setting it is an error).")),
                         ("k0s_version", string("k0s version of the controllers, e.g. `v1.32.6+k0s.0`.").required()),

@@ -45,6 +45,10 @@ pub async fn refresh(
     diags: &mut Diagnostics,
     state: State,
 ) -> Option<State> {
+    // Connection settings not known until apply: refreshed once they are.
+    if handle.until_apply() {
+        return Some(state);
+    }
     let clients = match handle.get() {
         Ok(c) => c,
         Err(e) => {

@@ -95,6 +95,10 @@ pub(super) async fn workload_client(hcp: Option<&HostedAccess>) -> Option<kube::
 impl WorkerPool {
     /// Plan-time lookups: the control plane (uid, version) and the member template's hash.
     async fn resolve_for_plan(&self, diags: &mut Diagnostics, config: &State) -> Resolved {
+        // Connection settings not known until apply: plan without remote calls.
+        if self.handle.until_apply() {
+            return Resolved::default();
+        }
         let (spec, problems) = spec_from_state(config);
         if !problems.is_empty() {
             return Resolved::default();
