@@ -9,6 +9,7 @@ pub mod convert;
 pub mod hosted;
 pub mod join;
 pub mod k0smotron;
+pub mod nodeports;
 pub mod store;
 pub mod table;
 pub mod tls;
