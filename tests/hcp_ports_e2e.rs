@@ -133,3 +133,44 @@ resource "k0stack_worker_pool" "general" {{
     let plan = tf.plan_exit_code();
     assert_eq!(plan.code, Some(0), "{}", plan.all());
 }
+
+/// A state of the previous provider version (no service_type/api_port/konnectivity_port;
+/// the block recorded the default ports it planned, cert_sans a list) keeps its ports: the
+/// plan changes no port, and its apply does not touch the Service's node ports.
+#[test]
+fn a_state_of_the_previous_version_keeps_its_ports() {
+    let body = "cert_sans = [\"api.example.com\"]\n  service {\n    type = \"NodePort\"\n  }";
+    let (sim, tf) = hcp::start(&hcp::hcp("a", body));
+    tf.apply().assert_ok();
+    // Make the Cluster and the state look like the previous version's: 30443/30132.
+    hcp::patch_cluster(
+        &sim,
+        "a",
+        serde_json::json!({"spec": {"service": {"apiPort": 30443, "konnectivityPort": 30132}}}),
+    );
+    support::identity::wait_until("the Service follows", || {
+        hcp::node_ports(&sim, "a") == vec![30443, 30132]
+    });
+    support::identity::edit_state(&tf, |s| {
+        let a = &mut s["resources"][0]["instances"][0]["attributes"];
+        for k in ["service_type", "api_port", "konnectivity_port"] {
+            a.as_object_mut().unwrap().remove(k);
+        }
+        a["service"] = serde_json::json!([{"type": "NodePort", "api_port": 30443, "konnectivity_port": 30132}]);
+        a["cert_sans"] = serde_json::json!(["api.example.com"]);
+    });
+    let plan = hcp::plan_json(&tf, "legacy.plan");
+    let c = hcp::change(&plan, "k0stack_hosted_control_plane.a");
+    assert_eq!(c["after"]["api_port"], 30443, "{c:#}");
+    assert_eq!(c["after"]["konnectivity_port"], 30132);
+    let out = tf.run(&["apply", "-no-color", "-input=false", "legacy.plan"]);
+    hcp::consistent(&out);
+    out.assert_ok();
+    assert_eq!(hcp::node_ports(&sim, "a"), vec![30443, 30132]);
+    let a = hcp::attrs(&tf, "k0stack_hosted_control_plane.a");
+    assert_eq!(
+        (a["api_port"].as_u64(), a["konnectivity_port"].as_u64()),
+        (Some(30443), Some(30132))
+    );
+    hcp::plan_is_empty(&tf);
+}

@@ -105,16 +105,22 @@ fn intent(planned: &State, config: &State) -> State {
 /// now: free in the whole management cluster and not handed to another control plane of
 /// this apply (see [`ports`]).
 async fn allocate_ports(kube: &kube::Client, planned: &mut State) -> Result<(), KubeError> {
+    let pair = [planned.api_port, planned.konnectivity_port];
+    if !pair.iter().any(|v| v.is_unknown()) {
+        return Ok(());
+    }
+    let mut in_use: std::collections::BTreeSet<u16> =
+        ports::node_ports_in_use(kube).await?.into_keys().collect();
+    // The other port of the pair, when configured, is this control plane's too.
+    in_use.extend(
+        pair.iter()
+            .filter_map(|v| v.as_ref_option().and_then(|n| u16::try_from(*n).ok())),
+    );
     let slots: Vec<&mut tf_provider::value::ValueNumber> =
         [&mut planned.api_port, &mut planned.konnectivity_port]
             .into_iter()
             .filter(|v| v.is_unknown())
             .collect();
-    if slots.is_empty() {
-        return Ok(());
-    }
-    let in_use: std::collections::BTreeSet<u16> =
-        ports::node_ports_in_use(kube).await?.into_keys().collect();
     let picked = ports::reserve(&in_use, slots.len())
         .ok_or_else(|| KubeError::Api("no free node port left in 30000-32767".into()))?;
     for (slot, p) in slots.into_iter().zip(picked) {

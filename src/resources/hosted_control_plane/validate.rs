@@ -143,7 +143,11 @@ pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
                 }
             }
         }
-        if api_port == konnectivity_port {
+        // A port left unset with NodePort is allocated (never the other one): no collision.
+        let both_set = service_type != "NodePort"
+            || (!svc.api_port.is_null() || s.api_port.is_value())
+                && (!svc.konnectivity_port.is_null() || s.konnectivity_port.is_value());
+        if both_set && api_port == konnectivity_port {
             p.push(
                 &["service", "konnectivity_port"],
                 "Ports collide",
