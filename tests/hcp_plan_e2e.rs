@@ -244,7 +244,8 @@ fn each_out_of_band_edit_is_planned_and_restored() {
     tf.apply().assert_ok();
     hcp::plan_is_empty(&tf);
     let cm = "a-k0stack-manifests";
-    let edits: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Edit<'a> = (&'static str, Box<dyn Fn() + 'a>);
+    let edits: Vec<Edit> = vec![
         (
             "k0s_config",
             Box::new(|| {
@@ -317,7 +318,7 @@ fn each_out_of_band_edit_is_planned_and_restored() {
             "{attr}: the drift shows:\n{}",
             plan.all()
         );
-        plan.assert_contains(&format!("{attr}"));
+        plan.assert_contains(attr);
         tf.apply().assert_ok();
         let live = hcp::cluster(&sim, "a")["spec"].clone();
         for k in ["k0sConfig", "resources", "persistence", "storage"] {
