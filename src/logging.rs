@@ -5,6 +5,12 @@
 //! hclog entry and shown under `TF_LOG` / `TF_LOG_PROVIDER` at that level. We emit exactly
 //! that. The level follows `TF_LOG_PROVIDER`, else `TF_LOG` (Terraform passes its
 //! environment to the plugin), else WARN; `K0STACK_LOG` takes a full `tracing` filter.
+//!
+//! Terraform drops every plugin line unless `TF_LOG`/`TF_LOG_PROVIDER` is set, so
+//! `K0STACK_LOG` on its own would show nothing: then (and whenever `K0STACK_LOG_FILE` names
+//! a file) the lines also go, as plain text, to `K0STACK_LOG_FILE` or `k0stack.log` in the
+//! directory Terraform runs in. Library internals (hyper, h2, tower, rustls, reqwest,
+//! kube-rs) speak only at TRACE; our own request lines (OpenStack and Kubernetes) are DEBUG.
 //! Secrets never reach here: they are [`crate::framework::Secret`]s, whose `Debug` is `***`.
 
 use std::fmt;
@@ -14,6 +20,7 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -118,6 +125,48 @@ where
     }
 }
 
+/// Formats one event as a plain text line for the log file: `<timestamp> <LEVEL>
+/// <target>: <message> key=value ...` (no spans: the plugin server's per-call span is noise).
+pub struct PlainFormat;
+
+impl<S, N> FormatEvent<S, N> for PlainFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut fields = Map::new();
+        let mut visitor = JsonVisitor {
+            message: String::new(),
+            fields: &mut fields,
+        };
+        event.record(&mut visitor);
+        let message = std::mem::take(&mut visitor.message);
+        let meta = event.metadata();
+        write!(
+            writer,
+            "{} {:>5} {}: {message}",
+            humantime_now(),
+            meta.level(),
+            meta.target()
+        )?;
+        for (k, v) in fields {
+            match v {
+                Value::String(s) if !s.is_empty() && !s.contains(char::is_whitespace) => {
+                    write!(writer, " {k}={s}")?
+                }
+                v => write!(writer, " {k}={v}")?,
+            }
+        }
+        writeln!(writer)
+    }
+}
+
 /// RFC 3339 timestamp with microseconds, as hclog writes it.
 fn humantime_now() -> String {
     let now = std::time::SystemTime::now()
@@ -156,10 +205,14 @@ fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
 /// The `tracing` filter for the given environment lookups.
 pub fn filter_directive(env: &dyn Fn(&str) -> Option<String>) -> String {
     if let Some(custom) = env("K0STACK_LOG").filter(|v| !v.is_empty()) {
-        return custom;
+        // A full filter is taken as written (`h2=debug` gets h2); a bare level is a level.
+        if custom.contains(['=', ',']) {
+            return custom;
+        }
     }
-    let tf = env("TF_LOG_PROVIDER")
+    let tf = env("K0STACK_LOG")
         .filter(|v| !v.is_empty())
+        .or_else(|| env("TF_LOG_PROVIDER").filter(|v| !v.is_empty()))
         .or_else(|| env("TF_LOG").filter(|v| !v.is_empty()))
         .unwrap_or_default()
         .to_ascii_lowercase();
@@ -167,27 +220,60 @@ pub fn filter_directive(env: &dyn Fn(&str) -> Option<String>) -> String {
         "trace" | "json" => "trace",
         "debug" => "debug",
         "info" => "info",
+        "warn" => "warn",
         "error" => "error",
         "off" => "off",
         _ => "warn",
     };
-    // The gRPC server's per-call spans are noise below TRACE.
+    // Library internals (the gRPC server's per-call spans, HTTP connections, TLS) are
+    // noise below TRACE.
     if level == "trace" {
         level.to_string()
     } else {
-        format!("{level},tower_http=warn,h2=warn,hyper=warn")
+        format!("{level},{QUIET_LIBRARIES}")
     }
+}
+
+/// Crates whose logs are only wanted at TRACE.
+const QUIET_LIBRARIES: &str =
+    "tower_http=warn,tower=warn,h2=warn,hyper=warn,hyper_util=warn,rustls=warn,reqwest=warn,kube_client=warn,tonic=warn";
+
+/// Where plain-text log lines go besides stderr: `K0STACK_LOG_FILE`, or `k0stack.log` when
+/// `K0STACK_LOG` is set and Terraform would drop the stderr lines (no `TF_LOG*`).
+pub fn log_file(env: &dyn Fn(&str) -> Option<String>) -> Option<std::path::PathBuf> {
+    let set = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let Some(path) = set("K0STACK_LOG_FILE") {
+        return Some(path.into());
+    }
+    let terraform_shows_them = set("TF_LOG").is_some() || set("TF_LOG_PROVIDER").is_some();
+    (set("K0STACK_LOG").is_some() && !terraform_shows_them).then(|| "k0stack.log".into())
 }
 
 /// Installs the stderr subscriber. Call once, before serving.
 pub fn init() {
     let directive = filter_directive(&|k| std::env::var(k).ok());
     let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
         .with_writer(std::io::stderr)
-        .event_format(HclogFormat)
-        .finish();
+        .event_format(HclogFormat);
+    let file = log_file(&|k| std::env::var(k).ok()).and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
+    let file = file.map(|f| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .event_format(PlainFormat)
+            .with_writer(std::sync::Mutex::new(f))
+    });
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file);
     // set_global_default, not try_init: try_init would also route the `log` crate (rustls'
     // handshake chatter) into every provider log line.
     let _ = tracing::subscriber::set_global_default(subscriber);
@@ -229,6 +315,43 @@ mod tests {
         };
         assert_eq!(filter_directive(&env), "trace");
         assert!(filter_directive(&|_| None).starts_with("warn,"));
+    }
+
+    #[test]
+    fn k0stack_log_alone_writes_a_file() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(log_file(&with(&[])), None);
+        assert_eq!(
+            log_file(&with(&[("K0STACK_LOG", "info")])),
+            Some("k0stack.log".into())
+        );
+        // Terraform shows the lines itself: no file unless asked for.
+        assert_eq!(
+            log_file(&with(&[("K0STACK_LOG", "info"), ("TF_LOG", "info")])),
+            None
+        );
+        assert_eq!(
+            log_file(&with(&[
+                ("TF_LOG", "info"),
+                ("K0STACK_LOG_FILE", "/tmp/x.log")
+            ])),
+            Some("/tmp/x.log".into())
+        );
+        assert!(filter_directive(&with(&[("TF_LOG", "debug")])).contains("hyper_util=warn"));
+        // A bare level in K0STACK_LOG keeps libraries quiet; a full filter is as written.
+        assert!(filter_directive(&with(&[("K0STACK_LOG", "debug")])).starts_with("debug,"));
+        assert!(filter_directive(&with(&[("K0STACK_LOG", "DEBUG")])).contains("h2=warn"));
+        assert_eq!(
+            filter_directive(&with(&[("K0STACK_LOG", "k0stack=debug,h2=debug")])),
+            "k0stack=debug,h2=debug"
+        );
     }
 
     #[test]

@@ -197,6 +197,9 @@ macro_rules! per_subject {
     };
 }
 
+#[path = "contract/plans.rs"]
+mod plans;
+
 per_subject!(replace_with_create_before_destroy: Mgmt, Hcp, Pool);
 per_subject!(replace: Mgmt, Hcp, Pool);
 per_subject!(taint_then_apply: Mgmt, Hcp, Pool);

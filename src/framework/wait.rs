@@ -50,8 +50,13 @@ impl Backoff {
     }
 }
 
+/// How often a wait says at INFO what it is still waiting for, even when nothing changed:
+/// someone watching a long apply must see it is alive and what it waits for. Checks are at
+/// most 5 s apart, so a line comes at least every 15 s.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
 /// Calls `check` until it returns `Ready`, an error, or `timeout` passes. Logs progress at
-/// INFO when the state changes (not on every poll).
+/// INFO when the state changes, and at least every [`HEARTBEAT`] (not on every poll).
 pub async fn until<T, E, F, Fut>(
     what: &str,
     timeout: Duration,
@@ -66,13 +71,15 @@ where
     let deadline = start + timeout;
     let mut delay = backoff.initial;
     let mut last = String::from("not checked yet");
+    let mut logged = start;
     loop {
         match check().await.map_err(WaitError::Failed)? {
             Check::Ready(v) => return Ok(v),
             Check::Pending(state) => {
-                if state != last {
+                if state != last || logged.elapsed() >= HEARTBEAT {
                     tracing::info!(waiting_for = what, elapsed = %super::duration::format(start.elapsed()), "{state}");
                     last = state;
+                    logged = Instant::now();
                 }
             }
         }

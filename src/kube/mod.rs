@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod join_token;
+pub mod request_log;
 pub mod workload;
 
 pub use config::{KubeSettings, KubeSource};

@@ -50,7 +50,11 @@ pub async fn client(kubeconfig: &str) -> Result<kube::Client, WorkloadError> {
     // kube-rs retries 429 by default; an eviction refused by a PodDisruptionBudget is a 429
     // that the drain loop must see at once (it retries on its own schedule, bounded by its timeout).
     cfg.default_retry = false;
-    kube::Client::try_from(cfg).map_err(|e| WorkloadError::Kubeconfig(e.to_string()))
+    let builder = kube::client::ClientBuilder::try_from(cfg)
+        .map_err(|e| WorkloadError::Kubeconfig(e.to_string()))?;
+    Ok(builder
+        .with_layer(&super::request_log::RequestLogLayer { cluster: "hosted" })
+        .build())
 }
 
 /// All nodes (one list call).

@@ -27,6 +27,8 @@ pub struct Clients {
 #[derive(Default)]
 pub struct Discovered {
     pub k0smotron_api: tokio::sync::OnceCell<crate::resources::hosted_control_plane::object::Api>,
+    /// Control-plane versions planned in this walk (see [`super::planned`]).
+    pub planned_versions: super::planned::PlannedVersions,
 }
 
 /// The management cluster client and where its settings came from.

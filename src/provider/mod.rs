@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod config;
+pub mod planned;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -57,6 +58,9 @@ pub(crate) fn management_client(mut cfg: ::kube::Config) -> Result<::kube::Clien
     .expect("valid retry policy");
     // Retry needs a cloneable service: a buffer in front of kube's boxed stack gives one.
     let buffered = ::kube::client::ClientBuilder::try_from(cfg)?
+        .with_layer(&crate::kube::request_log::RequestLogLayer {
+            cluster: "management",
+        })
         .with_layer(&tower::buffer::BufferLayer::new(1024));
     Ok(buffered
         .with_layer(&tower::retry::RetryLayer::new(policy))

@@ -43,7 +43,8 @@ pub struct ApiServer {
     /// Bearer tokens accepted (besides client certificates signed by the cluster CA).
     pub tokens: Mutex<Vec<String>>,
     pub faults: Mutex<Faults>,
-    pub git_version: String,
+    /// What `/version` reports: the version the control plane runs now (see [`kube_git_version`]).
+    git_version: std::sync::RwLock<String>,
     pub converter: Converter,
     /// Woken after every write (controllers wait on it).
     pub changed: Notify,
@@ -61,7 +62,7 @@ impl ApiServer {
             store: Mutex::new(Store::default()),
             tokens: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
-            git_version: git_version.into(),
+            git_version: std::sync::RwLock::new(git_version.into()),
             converter: identity,
             changed: Notify::new(),
             counters: Mutex::new(BTreeMap::new()),
@@ -75,6 +76,19 @@ impl ApiServer {
             .lock()
             .expect("history")
             .push(crate::history::HistoryEntry::now(kind, &self.name, name));
+    }
+
+    /// The `gitVersion` the API server reports now.
+    pub fn git_version(&self) -> String {
+        self.git_version
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A control plane that finished rolling to another version reports it.
+    pub fn set_git_version(&self, v: &str) {
+        *self.git_version.write().unwrap_or_else(|e| e.into_inner()) = v.to_string();
     }
 
     pub fn with_converter(self: Arc<Self>, c: Converter) -> Arc<Self> {
@@ -314,7 +328,7 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
         Err(_) => Bytes::new(),
     };
     match path.as_str() {
-        "/version" => return json_response(200, &version_body(&api.git_version)),
+        "/version" => return json_response(200, &version_body(&api.git_version())),
         "/api" => {
             return json_response(
                 200,
@@ -364,6 +378,17 @@ async fn handle(api: Arc<ApiServer>, req: Request<Incoming>, client_cert: bool) 
         api.changed.notify_waiters();
     }
     resp
+}
+
+/// The `gitVersion` a k0s binary's Kubernetes components report: `v1.32.6+k0s.0` (or the
+/// older `-k0s.0` spelling) → `v1.32.6+k0s` (k0s builds Kubernetes with the `+k0s` build
+/// suffix and without its own patch number; a plain Kubernetes version stays as it is).
+pub fn kube_git_version(k0s_version: &str) -> String {
+    let v = k0s_version.replace("-k0s", "+k0s");
+    match v.find("+k0s") {
+        Some(i) => format!("{}+k0s", &v[..i]),
+        None => v,
+    }
 }
 
 fn version_body(git: &str) -> Value {
@@ -737,6 +762,13 @@ fn into_patch(api: &ApiServer, rt: &ResourceType, from: &str, to: &str, patch: V
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn k0s_versions_report_the_kubernetes_git_version() {
+        assert_eq!(kube_git_version("v1.32.6+k0s.0"), "v1.32.6+k0s");
+        assert_eq!(kube_git_version("v1.33.1-k0s.1"), "v1.33.1+k0s");
+        assert_eq!(kube_git_version("v1.20.2"), "v1.20.2");
+    }
     use super::*;
 
     #[test]

@@ -139,7 +139,7 @@ impl Bootstrapped {
             "spec": {"providerID": format!("openstack:///{}", vm.server_id)},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}],
                 "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.name}],
-                "nodeInfo": {"kubeletVersion": self.sim.api.git_version, "operatingSystem": "linux", "architecture": "amd64"}}});
+                "nodeInfo": {"kubeletVersion": self.sim.api.git_version(), "operatingSystem": "linux", "architecture": "amd64"}}});
         let api = &self.sim.api;
         let mut store = api.store.lock().expect("store");
         let rt = store.find("", "v1", "nodes").expect("nodes");

@@ -55,7 +55,7 @@ impl Hosted {
             ],
         )?;
         let cfg = tls::server_config(&serving, Some(&ca.cert_pem()))?;
-        let api = ApiServer::new(key, git_version);
+        let api = ApiServer::new(key, &super::api::kube_git_version(git_version));
         {
             let mut store = api.store.lock().expect("store");
             for t in types::builtin() {

@@ -22,6 +22,21 @@ pub struct JoinRequest {
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<String>,
     pub kubelet_extra_args: Option<String>,
+    /// The k0s version the runcmd installs (`K0S_VERSION=` of get.k0s.sh); None for a binary
+    /// from a mirror URL, whose version only the binary knows.
+    pub k0s_version: Option<String>,
+}
+
+/// `K0S_VERSION=<v>` (quoted or not) in one of the commands.
+fn installed_version(runcmd: &[String]) -> Option<String> {
+    runcmd.iter().find_map(|c| {
+        let rest = &c[c.find("K0S_VERSION=")? + "K0S_VERSION=".len()..];
+        let v = rest
+            .split_whitespace()
+            .next()?
+            .trim_matches(|ch| ch == '\'' || ch == '"');
+        (!v.is_empty()).then(|| v.to_string())
+    })
 }
 
 fn unquote(s: &str) -> String {
@@ -102,6 +117,7 @@ pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
         labels,
         taints,
         kubelet_extra_args: flag(install, "kubelet-extra-args"),
+        k0s_version: installed_version(&runcmd),
     })
 }
 
@@ -225,11 +241,17 @@ impl Joiner {
             labels[k] = json!(v);
         }
         let taints: Vec<Value> = req.taints.iter().map(|t| taint_json(t)).collect();
+        // The kubelet is the binary the user data installed, whatever the control plane runs.
+        let kubelet_version = req
+            .k0s_version
+            .as_deref()
+            .map(super::api::kube_git_version)
+            .unwrap_or_else(|| hosted.api.git_version());
         let node = json!({"metadata": {"name": vm.name, "labels": labels},
             "spec": {"providerID": format!("openstack:///{}", vm.server_id), "taints": taints},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}],
                 "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.name}],
-                "nodeInfo": {"kubeletVersion": hosted.api.git_version, "operatingSystem": "linux", "architecture": "amd64", "osImage": "Ubuntu 24.04.1 LTS", "kernelVersion": "6.8.0-49-generic", "containerRuntimeVersion": "containerd://1.7.24"}}});
+                "nodeInfo": {"kubeletVersion": kubelet_version, "operatingSystem": "linux", "architecture": "amd64", "osImage": "Ubuntu 24.04.1 LTS", "kernelVersion": "6.8.0-49-generic", "containerRuntimeVersion": "containerd://1.7.24"}}});
         let mut store = hosted.api.store.lock().expect("store");
         let rt = store.find("", "v1", "nodes").expect("nodes");
         if store.get(&rt, "", &vm.name).is_ok() {
@@ -308,6 +330,12 @@ mod tests {
         assert_eq!(r.labels.get("pool").map(String::as_str), Some("gpu"));
         assert_eq!(r.taints, vec!["nvidia.com/gpu=true:NoSchedule"]);
         assert_eq!(r.kubelet_extra_args.as_deref(), Some("--max-pods=50 --v=2"));
+        assert_eq!(r.k0s_version.as_deref(), Some("v1.32.6+k0s.0"));
+        let mirror = UD.replace(
+            "curl -sSfL https://get.k0s.sh | K0S_VERSION='v1.32.6+k0s.0' sh",
+            "curl -sSfL https://mirror.example.com/k0s -o /usr/local/bin/k0s",
+        );
+        assert_eq!(parse_user_data(&mirror).unwrap().k0s_version, None);
         assert_eq!(
             taint_json(&r.taints[0]),
             json!({"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"})

@@ -406,6 +406,11 @@ impl Operator {
             return;
         }
         if was_ready != generation {
+            // The pods rolled to this spec: the API server now reports its version.
+            hosted
+                .api
+                .set_git_version(&super::api::kube_git_version(&version));
+            hosted.api.record("cluster.available", &version);
             self.put_secret(
                 &ns,
                 &format!("{name}-ca"),

@@ -8,6 +8,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::framework::diag;
+use crate::provider::planned::Planned;
 use crate::provider::{Clients, ProviderHandle};
 use crate::resources::kube_io::KubeError;
 
@@ -175,6 +176,7 @@ impl Resource for HostedControlPlane {
         let plan = plan::plan_update(&prior, proposed, &config);
         plan.problems.report(diags, BLOCKS);
         check_ports(&self.handle, diags, &plan.planned, &config).await;
+        share_planned_version(&self.handle, &plan.planned);
         let replace = diag::attribute_paths(plan.replace, BLOCKS);
         Some((plan.planned, private, replace))
     }
@@ -231,4 +233,17 @@ impl Resource for HostedControlPlane {
             .await
             .map(|s| (s, ValueEmpty::default()))
     }
+}
+
+/// Records the planned `k0s_version` for the worker pools planned after this control plane
+/// (see [`crate::provider::planned`]): they follow an upgrade in the same apply.
+fn share_planned_version(handle: &ProviderHandle, planned: &State) {
+    let (Ok(clients), Value::Value(id)) = (handle.get(), &planned.id) else {
+        return; // a new or replaced control plane: its pools are planned as new ones too
+    };
+    let version = match &planned.k0s_version {
+        Value::Value(v) => Planned::Known(v.to_string()),
+        _ => Planned::Unknown,
+    };
+    clients.discovered.planned_versions.record(id, version);
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::Diagnostics;
 
+use crate::framework::version::K0sVersion;
+use crate::framework::wait;
 use crate::openstack::OpenStack;
 use crate::provider::ProviderHandle;
 use crate::resources::hosted_control_plane::access::{self, HostedAccess};
@@ -37,6 +39,70 @@ fn same_control_plane(prior: &State, hcp: &HostedAccess) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Why the pool must not change its members yet (None: it may). New members join the
+/// control plane, so it must be ready, have written its admin kubeconfig (the pool watches
+/// nodes through it) and run at least the version the members install: a control plane
+/// upgraded in the same apply (perhaps with `wait_for_ready = false`) is rolled before any
+/// worker.
+pub fn control_plane_pending(hcp: &HostedAccess, target: &str) -> Option<String> {
+    let running = hcp.version.as_deref().unwrap_or("an unknown version");
+    let behind = match (
+        hcp.version.as_deref().and_then(K0sVersion::parse),
+        K0sVersion::parse(target),
+    ) {
+        (Some(r), Some(t)) => r < t,
+        _ => false,
+    };
+    if behind {
+        Some(format!(
+            "the control plane runs {running}, older than the members' {target}: waiting for its upgrade"
+        ))
+    } else if !hcp.ready {
+        Some(format!("the control plane ({running}) is not ready yet"))
+    } else if hcp.kubeconfig.is_none() {
+        Some("k0smotron has not written the hosted cluster's kubeconfig Secret yet".into())
+    } else {
+        None
+    }
+}
+
+/// Waits (at most `timeout`) until [`control_plane_pending`] says nothing; the control
+/// plane as it is then.
+async fn await_control_plane(
+    clients: &crate::provider::Clients,
+    kube: &kube::Client,
+    spec: &PoolSpec,
+    first: HostedAccess,
+    target: &str,
+    timeout: Duration,
+) -> Result<HostedAccess, String> {
+    if control_plane_pending(&first, target).is_none() {
+        return Ok(first);
+    }
+    let what = format!(
+        "hosted control plane {}/{}",
+        spec.hcp_namespace, spec.hcp_name
+    );
+    wait::until(&what, timeout, wait::Backoff::default(), || async {
+        let h = access::hosted_access(
+            clients,
+            kube,
+            &spec.hcp_namespace,
+            &spec.hcp_name,
+            access::Kubeconfig::Read,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{what} no longer exists"))?;
+        Ok::<_, String>(match control_plane_pending(&h, target) {
+            None => wait::Check::Ready(h),
+            Some(why) => wait::Check::Pending(why),
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// Deletes what interrupted creates left on a control plane that has been replaced since:
@@ -130,6 +196,20 @@ pub async fn apply(
         .or(hcp.version.clone())
         .unwrap_or_default();
     spec.k0s_version = Some(version.clone());
+    let timeout = timeout(&spec);
+    let started = std::time::Instant::now();
+    let hcp = match await_control_plane(&clients, &kube, &spec, hcp, &version, timeout).await {
+        Ok(h) => h,
+        Err(e) => {
+            error(
+                diags,
+                "Hosted control plane not ready",
+                format!("{e}. The pool was not changed."),
+            );
+            return None;
+        }
+    };
+    let timeout = timeout.saturating_sub(started.elapsed());
     let rt = match cloud::resolve(&os, &spec, &version).await {
         Ok(rt) => rt,
         Err(p) => {
@@ -164,7 +244,6 @@ pub async fn apply(
         },
     };
     let wl = workload_client(Some(&hcp)).await;
-    let timeout = timeout(&spec);
     let hcp_uid = hcp.uid.clone();
     let mut pool = Pool::new(
         os,
@@ -231,7 +310,7 @@ pub async fn apply(
                     tracing::warn!(pool = %pool.pool_id, "cannot delete the old server group {old}: {e}");
                 }
             }
-            tracing::info!(pool = %pool.pool_id, "{}", observe::progress(&observed, pool.spec.size));
+            tracing::info!(pool = %pool.pool_id, "{}", observe::progress(&observed, pool.spec.size, &pool.hash));
         }
         Err(e) => {
             // The join token stays valid until it expires: members still booting can join.
@@ -243,4 +322,38 @@ pub async fn apply(
         }
     }
     Some((state, ValueEmpty::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::hosted_control_plane::object::Api;
+
+    fn cp(version: &str, ready: bool, kubeconfig: bool) -> HostedAccess {
+        HostedAccess {
+            api: Api::V1beta2,
+            uid: "u".into(),
+            version: Some(version.into()),
+            ready,
+            kubeconfig: kubeconfig.then(|| "apiVersion: v1".into()),
+            service_type: Some("NodePort".into()),
+        }
+    }
+
+    #[test]
+    fn members_change_only_on_a_ready_control_plane_at_their_version() {
+        let target = "v1.33.1+k0s.0";
+        assert_eq!(control_plane_pending(&cp(target, true, true), target), None);
+        // An older worker version than the control plane is fine.
+        assert_eq!(
+            control_plane_pending(&cp(target, true, true), "v1.32.6+k0s.0"),
+            None
+        );
+        let behind = control_plane_pending(&cp("v1.32.6+k0s.0", true, true), target).unwrap();
+        assert!(behind.contains("waiting for its upgrade"), "{behind}");
+        let unready = control_plane_pending(&cp(target, false, true), target).unwrap();
+        assert!(unready.contains("not ready"), "{unready}");
+        let no_kubeconfig = control_plane_pending(&cp(target, true, false), target).unwrap();
+        assert!(no_kubeconfig.contains("kubeconfig"), "{no_kubeconfig}");
+    }
 }

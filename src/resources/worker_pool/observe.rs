@@ -312,17 +312,60 @@ pub fn ids_with_nodes(members: &[Member]) -> BTreeSet<String> {
         .collect()
 }
 
-/// `7/20 ACTIVE, 3/20 Ready` for progress logs.
-pub fn progress(observed: &[Observed], size: u32) -> String {
-    let active = observed
-        .iter()
-        .filter(|o| o.server.status == "ACTIVE")
-        .count();
+/// The progress line of a pool: how many members are Ready on the template being applied,
+/// whether a roll is under way, and what each member that is not done yet is doing
+/// (`rolling: 1 of 2 Ready on the new template, 1 on the old one; general-x2k booting, not
+/// joined yet (ACTIVE), general-a9f ready (old template, to be replaced)`).
+pub fn progress(observed: &[Observed], size: u32, hash: &str) -> String {
+    let on_template = |o: &&Observed| o.server.template_hash.as_deref() == Some(hash);
+    let current = observed.iter().filter(on_template).count();
     let ready = observed
         .iter()
+        .filter(on_template)
         .filter(|o| o.health == Health::Ready)
         .count();
-    format!("{active}/{size} ACTIVE, {ready}/{size} Ready")
+    let old = observed.len() - current;
+    let head = if old > 0 {
+        format!("rolling: {ready} of {size} Ready on the new template, {old} on the old one")
+    } else {
+        format!("{ready}/{size} Ready")
+    };
+    let pending: Vec<String> = observed
+        .iter()
+        .filter(|o| !(o.health == Health::Ready && on_template(o)))
+        .map(|o| format!("{} {}", o.server.name, member_state(o, on_template(&o))))
+        .collect();
+    match pending.len() {
+        0 => head,
+        n if n > MAX_NAMED => format!(
+            "{head}; {} and {} more",
+            pending[..MAX_NAMED].join(", "),
+            n - MAX_NAMED
+        ),
+        _ => format!("{head}; {}", pending.join(", ")),
+    }
+}
+
+/// Members named one by one in a progress line (a pool of 200 says the rest as a count).
+const MAX_NAMED: usize = 8;
+
+/// What one member is doing, in words.
+fn member_state(o: &Observed, on_template: bool) -> String {
+    let what = match o.health {
+        Health::Ready => "ready",
+        Health::Building => "building",
+        Health::Joining if o.node.is_some() => "joined, node not Ready yet",
+        Health::Joining => "booting, not joined yet",
+        Health::Stopped => "stopped",
+        Health::Failed => "failed",
+    };
+    let status = &o.server.status;
+    match (on_template, o.health) {
+        (false, Health::Ready) => "ready (old template, to be replaced)".into(),
+        (false, _) => format!("{what} ({status}, old template)"),
+        (true, Health::Ready) => what.into(),
+        (true, _) => format!("{what} ({status})"),
+    }
 }
 
 /// `3/5 Ready` from the rollout's view.
@@ -352,6 +395,39 @@ mod tests {
             ready,
             pool_uid: None,
         }
+    }
+
+    #[test]
+    fn progress_names_what_each_member_does() {
+        let member =
+            |id: &str, status: &str, hash: &str, node: Option<bool>, health: Health| Observed {
+                server: ServerFacts {
+                    template_hash: Some(hash.into()),
+                    ..server(id, status, "2026-01-01T00:00:00Z")
+                },
+                node: node.map(|r| super::NodeFacts {
+                    ready: r,
+                    ..self::node(id, r)
+                }),
+                health,
+            };
+        let roll = [
+            member("a", "ACTIVE", "old", Some(true), Health::Ready),
+            member("b", "ACTIVE", "new", Some(true), Health::Ready),
+            member("c", "ACTIVE", "new", None, Health::Joining),
+            member("d", "BUILD", "new", None, Health::Building),
+        ];
+        assert_eq!(
+            progress(&roll, 3, "new"),
+            "rolling: 1 of 3 Ready on the new template, 1 on the old one; pool-a ready (old template, to be replaced), \
+             pool-c booting, not joined yet (ACTIVE), pool-d building (BUILD)"
+        );
+        // Never more members counted than exist ("3/2 ACTIVE" during a roll).
+        assert_eq!(progress(&roll[1..2], 1, "new"), "1/1 Ready");
+        let many: Vec<Observed> = (0..12)
+            .map(|i| member(&format!("m{i}"), "BUILD", "new", None, Health::Building))
+            .collect();
+        assert!(progress(&many, 12, "new").ends_with("and 4 more"));
     }
 
     #[test]
@@ -391,7 +467,10 @@ mod tests {
         assert_eq!(hs, [Health::Ready, Health::Joining, Health::Building]);
         let v = views(&o, StoppedPolicy::Start);
         assert_eq!((v[0].seq, v[2].seq), (0, 2));
-        assert_eq!(progress(&o, 5), "2/5 ACTIVE, 1/5 Ready");
+        assert_eq!(
+            progress(&o, 5, "h"),
+            "1/5 Ready; pool-b joined, node not Ready yet (ACTIVE), pool-c building (BUILD)"
+        );
         let m = members(&o);
         assert_eq!(m[0].ready, Value::Value(true));
         assert_eq!(m[1].ready, Value::Value(false));

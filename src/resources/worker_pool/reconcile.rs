@@ -428,6 +428,7 @@ impl Pool {
         let budget = 3 + self.spec.size as usize;
         let mut delay = Duration::from_millis(200);
         let mut last_progress = String::new();
+        let mut logged = Instant::now();
         let mut last: Vec<Observed> = Vec::new();
         let parallel = self.spec.max_parallel.max(1) as usize;
         loop {
@@ -457,11 +458,18 @@ impl Pool {
             let progress = format!(
                 "pool {}: {}",
                 self.pool_id,
-                observe::progress(&observed, self.spec.size)
+                observe::progress(&observed, self.spec.size, &self.hash)
             );
-            if progress != last_progress {
+            let removing_now = if removing.is_empty() {
+                String::new()
+            } else {
+                format!("; {} being drained and deleted", removing.len())
+            };
+            let progress = format!("{progress}{removing_now}");
+            if progress != last_progress || logged.elapsed() >= crate::framework::wait::HEARTBEAT {
                 tracing::info!("{progress}");
                 last_progress = progress;
+                logged = Instant::now();
             }
             let views = observe::views(&observed, self.spec.stopped_members);
             if self.spec.stopped_members == StoppedPolicy::Start {

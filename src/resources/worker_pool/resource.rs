@@ -12,6 +12,7 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 use crate::framework::{diag, Problems};
 use crate::kube::workload;
 use crate::openstack::OpenStack;
+use crate::provider::planned::Planned;
 use crate::provider::{Clients, ProviderHandle};
 use crate::resources::hosted_control_plane::access::{self, HostedAccess};
 
@@ -29,6 +30,22 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
+    /// The control plane's version as planned in this walk when it was (an upgrade in the
+    /// same apply: the pool follows it), else the one it runs; None when unknown until apply.
+    fn control_plane_version(&self, spec: &PoolSpec, hcp: Option<&HostedAccess>) -> Option<String> {
+        let id = format!("{}/{}", spec.hcp_namespace, spec.hcp_name);
+        let planned = self
+            .handle
+            .get()
+            .ok()
+            .and_then(|c| c.discovered.planned_versions.get(&id));
+        match planned {
+            Some(Planned::Known(v)) => Some(v),
+            Some(Planned::Unknown) => None,
+            None => hcp.and_then(|h| h.version.clone()),
+        }
+    }
+
     pub fn new(handle: ProviderHandle) -> Self {
         Self { handle }
     }
@@ -131,13 +148,15 @@ impl WorkerPool {
                 }
             }
         };
-        let hcp_version = hcp.as_ref().and_then(|h| h.version.clone());
+        let hcp_version = self.control_plane_version(&spec, hcp.as_ref());
         if let Some(t) = hcp.as_ref().and_then(|h| h.service_type.as_deref()) {
             if t == "ClusterIP" {
                 diags.add_warning(diag::error(
                     "Control plane only reachable inside the management cluster",
                     format!(
-                        "{}/{} is exposed as ClusterIP: OpenStack VMs cannot reach it to join, and the provider cannot                          watch their nodes. Set service {{ type = \"NodePort\" }} or \"LoadBalancer\" on the                          k0stack_hosted_control_plane.",
+                        "{}/{} is exposed as ClusterIP: OpenStack VMs cannot reach it to join, and the provider cannot \
+                         watch their nodes. Set service {{ type = \"NodePort\" }} or \"LoadBalancer\" on the \
+                         k0stack_hosted_control_plane.",
                         spec.hcp_namespace, spec.hcp_name
                     ),
                     AttributePath::new("hosted_control_plane_id"),
