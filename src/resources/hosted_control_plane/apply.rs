@@ -98,6 +98,9 @@ fn intent(planned: &State, config: &State) -> State {
     if config.external_address.is_null() {
         s.external_address = Value::Null;
     }
+    if config.image.is_null() {
+        s.image = Value::Null; // the planned default is k0smotron's own
+    }
     s
 }
 
@@ -341,7 +344,12 @@ pub(super) async fn update(
             return None;
         }
     }
-    let prior_spec = spec_from_state(&prior).0;
+    // The default image recorded in the prior state was never sent: nothing to remove.
+    let mut prior_sent = prior.clone();
+    if known(&prior_sent.image).as_deref() == Some(DEFAULT_IMAGE) {
+        prior_sent.image = Value::Null;
+    }
+    let prior_spec = spec_from_state(&prior_sent).0;
     // The written-back address is removed only when the exposure changes (planned unknown):
     // k0smotron then writes the new one.
     let readdress = planned.external_address.is_unknown();

@@ -103,6 +103,8 @@ pub struct ResourcesBlock {
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts::uniform(DEFAULT_TIMEOUT);
+/// k0smotron's default image (`//+kubebuilder:default` of `spec.image`).
+pub const DEFAULT_IMAGE: &str = "quay.io/k0sproject/k0s";
 pub const DEFAULT_API_PORT: u16 = 30443;
 pub const DEFAULT_KONNECTIVITY_PORT: u16 = 30132;
 pub const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];

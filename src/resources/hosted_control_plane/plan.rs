@@ -145,6 +145,9 @@ fn defaults_from_config(planned: &mut State, config: &State) {
     if config.wait_for_ready.is_null() {
         planned.wait_for_ready = Value::Value(true);
     }
+    if config.image.is_null() {
+        planned.image = Value::Value(DEFAULT_IMAGE.into());
+    }
 }
 
 /// Fills defaults and marks computed values unknown for a create.
@@ -581,6 +584,7 @@ mod tests {
         let mut prior = applied();
         prior.replicas = Value::Value(3);
         prior.wait_for_ready = Value::Value(false);
+        prior.image = Value::Value("mirror.local/k0s".into());
         prior.service = Value::Value(ServiceBlock {
             kind: Value::Value("NodePort".into()),
             api_port: Value::Value(31443),
@@ -590,10 +594,12 @@ mod tests {
         prior.api_port = Value::Value(31443);
         prior.konnectivity_port = Value::Value(31132);
         let mut config = config_of(&prior);
+        config.image = Value::Null;
         config.service = Value::Value(ServiceBlock::default());
         let plan = plan_update(&prior, prior.clone(), &config).planned;
         assert_eq!(plan.replicas, Value::Value(1));
         assert_eq!(plan.wait_for_ready, Value::Value(true));
+        assert_eq!(plan.image, Value::Value(DEFAULT_IMAGE.into()));
         let b = plan.service.as_ref_option().unwrap();
         assert_eq!(b.kind, Value::Value("NodePort".into()), "the default type");
         assert!(b.api_port.is_null() && b.konnectivity_port.is_null());

@@ -285,9 +285,13 @@ fn absorb_drift(s: &mut State, obs: &object::Observed) {
     if let Some(r) = obs.replicas {
         s.replicas = Value::Value(r);
     }
-    if s.image.is_value() {
-        set(&mut s.image, obs.image.clone());
-    }
+    // Absent: the CRD's default, which the apiserver fills in.
+    s.image = Value::Value(
+        obs.image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_IMAGE.into())
+            .into(),
+    );
     // An absent field is the CRD's default (the apiserver fills it in): ClusterIP, 30443, 30132.
     let live_type = obs
         .service_type
@@ -335,13 +339,6 @@ fn absorb_drift(s: &mut State, obs: &object::Observed) {
 fn adopt_live(s: &mut State, obs: &object::Observed) {
     set(&mut s.k0s_version, obs.version.clone());
     s.replicas = Value::Value(obs.replicas.unwrap_or(1));
-    if obs
-        .image
-        .as_deref()
-        .is_some_and(|i| i != "quay.io/k0sproject/k0s")
-    {
-        set(&mut s.image, obs.image.clone());
-    }
     let kind = obs
         .service_type
         .clone()

@@ -54,7 +54,7 @@ pub fn schema() -> Schema {
                 ("management_kubeconfig", string(MANAGEMENT_KUBECONFIG).sensitive()),
                 ("k0s_version", string("k0s version of the control plane, e.g. `v1.32.6+k0s.0`. Required: k0smotron's own default is stale. Increasing it upgrades in place (one Kubernetes minor at a time); a downgrade is refused at plan time.").required()),
                 ("replicas", number("Control plane replicas (1-9; default 1, also when the argument is removed). More than 1 requires a `storage` block.").optional_computed()),
-                ("image", string("k0s image without tag (default `quay.io/k0sproject/k0s`; the tag comes from `k0s_version`). For mirrors.")),
+                ("image", string("k0s image without tag (default `quay.io/k0sproject/k0s`, k0smotron's, also when the argument is removed; the tag comes from `k0s_version`). For mirrors. Sent to k0smotron only when configured.").optional_computed()),
                 ("external_address", string("Address workers and users reach the API at. Unset: k0smotron fills it in (a node address for `NodePort`, the load balancer's for `LoadBalancer`); that value is computed, never sent back as configuration, and a change of the service type plans it (and `endpoint`, `kubeconfig`) as known after apply.").optional_computed()),
                 ("k0s_config", string("k0s `ClusterConfig` merged into `spec.k0sConfig`, as JSON or YAML (e.g. `jsonencode({ spec = { network = { provider = \"calico\" } } })`). k0smotron overrides `api.externalAddress`, `api.port`, `api.sans` and `storage`.")),
                 ("control_plane_flags", string_list("Extra `k0s controller` flags, e.g. `--enable-metrics-scraper`.")),
