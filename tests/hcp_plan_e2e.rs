@@ -68,7 +68,7 @@ fn apply_without_refresh_after_drift() {
     out.assert_ok();
     hcp::reconfigure(
         &tf,
-        &hcp::hcp("a", "replicas = 1\n  image = \"quay.io/k0sproject/k0s\""),
+        &hcp::hcp("a", "replicas = 1\n  image = \"mirror.local/k0s\""),
     );
     let out = tf.run(&[
         "apply",
@@ -79,10 +79,7 @@ fn apply_without_refresh_after_drift() {
     ]);
     hcp::consistent(&out);
     out.assert_ok();
-    assert_eq!(
-        hcp::cluster(&sim, "a")["spec"]["image"],
-        "quay.io/k0sproject/k0s"
-    );
+    assert_eq!(hcp::cluster(&sim, "a")["spec"]["image"], "mirror.local/k0s");
 }
 
 /// 14.3: a storage type known only at apply (derived from a control plane created in the
