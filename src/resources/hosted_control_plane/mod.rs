@@ -15,4 +15,5 @@ mod read;
 mod readback;
 pub mod resource;
 pub mod schema;
+mod service_plan;
 pub mod validate;
