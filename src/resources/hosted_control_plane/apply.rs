@@ -145,7 +145,11 @@ pub(super) async fn create(
         return None;
     }
     let ar = kube_io::cluster_resource(api);
-    let cluster = object::cluster_object(&spec, api);
+    let mut cluster = object::cluster_object(&spec, api);
+    ports::annotate(
+        &mut cluster,
+        &ports::allocated_value(config, Some(&spec.service_type)),
+    );
     let created = match owning::create_owned(&kube, &ar, &cluster, &new_instance_id()).await {
         Ok(c) => c,
         Err(e @ OwnedError::Exists { .. }) => {
@@ -359,7 +363,11 @@ pub(super) async fn update(
         (prior_spec.as_ref(), &spec),
         api,
         &live,
-        (instance.as_deref(), readdress),
+        (
+            instance.as_deref(),
+            readdress,
+            &ports::allocated_value(config, Some(&spec.service_type)),
+        ),
     )
     .await
     {
@@ -392,12 +400,13 @@ async fn apply_cluster(
     (prior, spec): (Option<&HcpSpec>, &HcpSpec),
     api: Api,
     live: &Json,
-    (instance, readdress): (Option<&str>, bool),
+    (instance, readdress, allocated): (Option<&str>, bool, &str),
 ) -> Result<Json, KubeError> {
     if let (Some(i), None) = (instance, crate::framework::ownership::Owner::of(live)) {
         owning::claim(kube, ar, live, i).await?;
     }
-    let desired = object::cluster_object(spec, api);
+    let mut desired = object::cluster_object(spec, api);
+    ports::annotate(&mut desired, allocated);
     let applied = kube_io::apply(kube, ar, &desired).await?;
     let dropped = prior
         .and_then(|p| object::removals(&object::cluster_object(p, api)["spec"], &desired["spec"]))

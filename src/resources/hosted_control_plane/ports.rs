@@ -87,6 +87,42 @@ pub fn taken_by<'a>(in_use: &'a BTreeMap<u16, String>, port: u16, own: &str) -> 
     in_use.get(&port).filter(|who| who.as_str() != own)
 }
 
+/// Annotation on the `Cluster`: which of its ports the provider allocated (`api`,
+/// `konnectivity`, comma-separated; empty: none). An import reads it to tell allocated
+/// ports (a configuration leaves them out) from configured ones (it states them).
+pub const ALLOCATED_ANNOTATION: &str = "k0stack.io/allocated-ports";
+
+/// The annotation's value for a configuration: the ports a `NodePort` service leaves unset.
+pub fn allocated_value(config: &super::model::State, service_type: Option<&str>) -> String {
+    if service_type != Some("NodePort") {
+        return String::new();
+    }
+    let block = config.service.as_ref_option();
+    let unset = |f: fn(&super::model::ServiceBlock) -> bool| block.is_none_or(f);
+    let mut out = Vec::new();
+    if unset(|b| b.api_port.is_null()) {
+        out.push("api");
+    }
+    if unset(|b| b.konnectivity_port.is_null()) {
+        out.push("konnectivity");
+    }
+    out.join(",")
+}
+
+/// Writes the annotation into a `Cluster` object about to be sent (always with a value, so
+/// a later apply replaces it whoever wrote it first).
+pub fn annotate(obj: &mut Json, value: &str) {
+    obj["metadata"]["annotations"][ALLOCATED_ANNOTATION] = Json::String(value.to_string());
+}
+
+/// What the annotation of a live `Cluster` says: None without it (a Cluster of an earlier
+/// provider version, or not created by k0stack), else (api allocated, konnectivity allocated).
+pub fn allocated_of(obj: &Json) -> Option<(bool, bool)> {
+    let v = obj["metadata"]["annotations"][ALLOCATED_ANNOTATION].as_str()?;
+    let has = |k: &str| v.split(',').any(|p| p.trim() == k);
+    Some((has("api"), has("konnectivity")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +157,26 @@ mod tests {
         }
         let full: BTreeSet<u16> = NODE_PORT_RANGE.collect();
         assert_eq!(reserve(&full, 1), None);
+    }
+
+    #[test]
+    fn the_allocation_annotation_round_trips() {
+        use super::super::model::{ServiceBlock, State};
+        use tf_provider::value::Value;
+        let none = State::default();
+        assert_eq!(allocated_value(&none, Some("NodePort")), "api,konnectivity");
+        assert_eq!(allocated_value(&none, Some("LoadBalancer")), "");
+        let api_set = State {
+            service: Value::Value(ServiceBlock {
+                api_port: Value::Value(31443),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(allocated_value(&api_set, Some("NodePort")), "konnectivity");
+        let mut obj = json!({"metadata": {"name": "x"}});
+        annotate(&mut obj, "konnectivity");
+        assert_eq!(allocated_of(&obj), Some((false, true)));
+        assert_eq!(allocated_of(&json!({"metadata": {}})), None);
     }
 }

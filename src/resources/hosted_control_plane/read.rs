@@ -128,7 +128,7 @@ async fn refresh(
     }
     record_owner(kube, diags, &mut s, &ar, &obj, recognition).await;
     if s.k0s_version.is_null() {
-        adopt_live(&mut s, &obs); // just imported: the live object is the whole truth
+        adopt_live(&mut s, &obs, super::ports::allocated_of(&obj)); // just imported: the live object is the whole truth
     }
     absorb_drift(&mut s, &obs);
     let beside = read_beside(kube, &ns, &name, &s).await?;
@@ -336,7 +336,7 @@ fn absorb_drift(s: &mut State, obs: &object::Observed) {
 
 /// After an import, fills the arguments from the live object so that a configuration
 /// matching it plans nothing.
-fn adopt_live(s: &mut State, obs: &object::Observed) {
+fn adopt_live(s: &mut State, obs: &object::Observed, allocated: Option<(bool, bool)>) {
     set(&mut s.k0s_version, obs.version.clone());
     s.replicas = Value::Value(obs.replicas.unwrap_or(1));
     let kind = obs
@@ -348,11 +348,15 @@ fn adopt_live(s: &mut State, obs: &object::Observed) {
         .konnectivity_port
         .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64);
     // The live spec always names its service, and configurations mostly write the block:
-    // the block with the type. Node ports count as allocated (the top level records them);
-    // the other types' ports only when they are not the fixed defaults.
+    // the block with the type. The node ports the provider allocated (its annotation on the
+    // Cluster) are left out of the block, as a configuration leaves them out; others (also
+    // all of a Cluster without the annotation: an earlier version's, or not k0stack's) are
+    // in it, as a configuration states them. The other types' ports are in the block only
+    // when they are not the fixed defaults.
     let node_port = kind == "NodePort";
-    let port = |p: i64, d: u16| {
-        if node_port || p == d as i64 {
+    let (api_alloc, konn_alloc) = allocated.unwrap_or((false, false));
+    let port = |p: i64, d: u16, alloc: bool| {
+        if (node_port && alloc) || (!node_port && p == d as i64) {
             Value::Null
         } else {
             Value::Value(p)
@@ -360,8 +364,8 @@ fn adopt_live(s: &mut State, obs: &object::Observed) {
     };
     s.service = Value::Value(ServiceBlock {
         kind: Value::Value(kind.clone().into()),
-        api_port: port(api_port, DEFAULT_API_PORT),
-        konnectivity_port: port(konnectivity_port, DEFAULT_KONNECTIVITY_PORT),
+        api_port: port(api_port, DEFAULT_API_PORT, api_alloc),
+        konnectivity_port: port(konnectivity_port, DEFAULT_KONNECTIVITY_PORT, konn_alloc),
     });
     s.service_type = Value::Value(kind.into());
     s.api_port = Value::Value(api_port);

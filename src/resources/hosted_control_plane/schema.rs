@@ -24,7 +24,9 @@ const DESCRIPTION: &str = "A hosted Kubernetes control plane: a k0smotron `Clust
     shows out-of-band edits and deletions.\n\n\
     **What it owns.** The `Cluster` `<namespace>/<name>`, the Secret `<name>-k0stack-kine` (with kine storage) and \
     the ConfigMap `<name>-k0stack-manifests` (with `manifests`). Each carries the annotation `k0stack.io/owner` \
-    with this resource instance's `instance_id`. The Secrets k0smotron creates for the control plane \
+    with this resource instance's `instance_id`; the `Cluster` also carries `k0stack.io/allocated-ports`, the node ports \
+    the provider allocated (an import leaves those out of the `service` block, as a configuration does, and puts \
+    configured ones in). The Secrets k0smotron creates for the control plane \
     (`<name>-ca`, `<name>-kubeconfig` and the other certificates) are k0smotron's: it deletes them with the `Cluster`.\n\n\
     **Create never takes over.** A `Cluster` of the same name that exists already is an error (import it instead); \
     so is a kine Secret or manifests ConfigMap of that name that is not this control plane's. The only exception \
