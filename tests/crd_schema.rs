@@ -67,7 +67,7 @@ fn configs() -> Vec<(&'static str, State)> {
                     limits: Value::Value([("memory".into(), s("2Gi"))].into()),
                 }),
                 k0s_config: s(r#"{"spec":{"network":{"provider":"calico"}}}"#),
-                cert_sans: Value::Value(vec![s("api.example.com")]),
+                cert_sans: Value::Value([s("api.example.com")].into()),
                 image: s("mirror.local/k0s"),
                 external_address: s("10.0.0.5"),
                 ..base.clone()

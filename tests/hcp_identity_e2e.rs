@@ -126,7 +126,10 @@ fn create_refuses_an_existing_cluster_and_import_claims_it() {
     let tf = TfDir::new("");
     tf.write("mgmt.kubeconfig", &sim.sim.kubeconfig());
     let mgmt_id = uid_id(&sim);
-    tf.write("main.tf", &dev(&mgmt_id, ""));
+    // The Cluster below has no service: the apiserver's CRD default, ClusterIP. A matching
+    // configuration says so (the provider's own default is NodePort).
+    const CLUSTER_IP: &str = "service {\n    type = \"ClusterIP\"\n  }";
+    tf.write("main.tf", &dev(&mgmt_id, CLUSTER_IP));
     tf.init();
     let before = id::create(
         &sim.sim,
@@ -172,7 +175,13 @@ fn create_refuses_an_existing_cluster_and_import_claims_it() {
     plan_is_empty(&tf);
 
     // The imported control plane is this resource's: updates and destroy act on it.
-    tf.write("main.tf", &with_flags(&mgmt_id));
+    tf.write(
+        "main.tf",
+        &dev(
+            &mgmt_id,
+            &format!("{CLUSTER_IP}\n  control_plane_flags = [\"--enable-metrics-scraper\"]"),
+        ),
+    );
     tf.apply().assert_ok();
     let live = the_cluster(&sim);
     assert_eq!(live["metadata"]["uid"], before["metadata"]["uid"]);

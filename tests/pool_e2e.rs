@@ -316,6 +316,10 @@ resource "k0stack_hosted_control_plane" "dev" {{
   name                  = "dev"
   management_cluster_id = k0stack_management_cluster.this.id
   k0s_version           = "v1.32.6+k0s.0"
+  # Not the default any more (NodePort): exposed only inside the management cluster.
+  service {{
+    type = "ClusterIP"
+  }}
 }}
 "#,
         cloud.provider_config()

@@ -236,6 +236,7 @@ impl Operator {
         let knobs = self.knobs.lock().expect("knobs").clone();
         if c["metadata"].get("deletionTimestamp").is_some() {
             self.hosted.lock().expect("hosted").remove(&uid);
+            self.delete_services(&ns, &name);
             {
                 let mut store = self.mgmt.store.lock().expect("store");
                 if let Some(srt) = store.find("", "v1", "secrets") {
@@ -297,6 +298,23 @@ impl Operator {
                 s.ready_generation,
             )
         };
+        // Services first, as k0smotron's reconcile does: a refused Service stops the
+        // reconcile (the pods are never created), with the error in the status.
+        if let Err(e) = self.reconcile_service(&ns, &name, spec) {
+            let msg = format!("Failed reconciling services, {e}");
+            self.set_status(
+                rt,
+                &ns,
+                &name,
+                generation,
+                replicas,
+                0,
+                false,
+                "ReconcileFailed",
+                &msg,
+            );
+            return;
+        }
         // The hosted API and its address exist from the first reconcile (the pods start).
         let existing = self.hosted.lock().expect("hosted").get(&uid).cloned();
         let hosted = match existing {
@@ -424,6 +442,66 @@ impl Operator {
                 .entry(uid)
                 .or_default()
                 .ready_generation = generation;
+        }
+    }
+
+    /// The Service k0smotron generates for the Cluster (k0smotron
+    /// `internal/controller/k0smotron.io/k0smotroncluster_service.go` `generateService`):
+    /// `kmc-<name>-nodeport` with `apiPort`/`konnectivityPort` as node ports, `kmc-<name>-lb`
+    /// (node ports left to the apiserver) or `kmc-<name>` for ClusterIP.
+    fn reconcile_service(&self, ns: &str, name: &str, spec: &Value) -> Result<(), String> {
+        let kind = spec["service"]["type"].as_str().unwrap_or("ClusterIP");
+        let api = spec["service"]["apiPort"].as_u64().unwrap_or(30443);
+        let konn = spec["service"]["konnectivityPort"]
+            .as_u64()
+            .unwrap_or(30132);
+        let port = |n: &str, p: u64| match kind {
+            "NodePort" => json!({"name": n, "port": p, "targetPort": p, "nodePort": p}),
+            _ => json!({"name": n, "port": p, "targetPort": p}),
+        };
+        let svc_name = service_name(name, kind);
+        let body = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": svc_name, "namespace": ns, "labels": {"app": "k0smotron", "cluster": name}},
+            "spec": {"type": kind, "selector": {"app": "k0smotron", "cluster": name},
+                "ports": [port("api", api), port("konnectivity", konn)]}});
+        let mut store = self.mgmt.store.lock().expect("store");
+        let Some(rt) = store.find("", "v1", "services") else {
+            return Ok(());
+        };
+        let brief = |v: &Value| {
+            let ports: Vec<(Value, Value)> = v["spec"]["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| (p["port"].clone(), p["nodePort"].clone()))
+                .collect();
+            (v["spec"]["type"].clone(), ports)
+        };
+        if let Ok(cur) = store.get(&rt, ns, &svc_name) {
+            let (want_type, want_ports) = brief(&body);
+            let (have_type, have_ports) = brief(&cur);
+            let same_ports = want_ports.len() == have_ports.len()
+                && want_ports
+                    .iter()
+                    .zip(&have_ports)
+                    .all(|(w, h)| w.0 == h.0 && (w.1.is_null() || w.1 == h.1));
+            if want_type == have_type && same_ports {
+                return Ok(());
+            }
+        }
+        store
+            .apply(&rt, ns, &svc_name, body, MANAGER, true)
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+
+    /// The Cluster's Services go with it (owner references: the garbage collector).
+    fn delete_services(&self, ns: &str, name: &str) {
+        let mut store = self.mgmt.store.lock().expect("store");
+        if let Some(rt) = store.find("", "v1", "services") {
+            for kind in ["NodePort", "LoadBalancer", "ClusterIP"] {
+                let _ = store.delete(&rt, ns, &service_name(name, kind));
+            }
         }
     }
 
@@ -580,6 +658,16 @@ impl Operator {
 }
 
 /// Turns `stringData` into base64 `data`, as the apiserver does on write.
+/// k0smotron's Service names (`GetNodePortServiceName`, `GetLoadBalancerServiceName`,
+/// `GetClusterIPServiceName` in api/k0smotron.io/v1beta2/k0smotroncluster_types.go).
+pub fn service_name(cluster: &str, kind: &str) -> String {
+    match kind {
+        "NodePort" => format!("kmc-{cluster}-nodeport"),
+        "LoadBalancer" => format!("kmc-{cluster}-lb"),
+        _ => format!("kmc-{cluster}"),
+    }
+}
+
 pub fn materialize_string_data(mut body: Value) -> Value {
     use base64::Engine;
     if let Some(sd) = body.get("stringData").and_then(Value::as_object).cloned() {

@@ -10,6 +10,7 @@ pub mod hosted;
 pub mod join;
 pub mod k0smotron;
 pub mod kubelet;
+pub mod nodeports;
 pub mod store;
 pub mod table;
 pub mod tls;

@@ -526,6 +526,7 @@ impl Store {
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(rt, &name));
         }
+        self.admit_node_ports(rt, &key, None, &mut body, &name)?;
         let rv = self.next_rv();
         let meta = body["metadata"].as_object().cloned().unwrap_or_default();
         let mut m = meta;
@@ -597,6 +598,26 @@ impl Store {
         self.commit(rt, ns, name, current, body, manager)
     }
 
+    /// Node ports of a Service being stored under `key` (see [`super::nodeports`]).
+    fn admit_node_ports(
+        &self,
+        rt: &ResourceType,
+        key: &Key,
+        old: Option<&Value>,
+        body: &mut Value,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        if !(rt.group.is_empty() && rt.plural == "services") {
+            return Ok(());
+        }
+        let others = self
+            .objects
+            .iter()
+            .filter(|(k, _)| k.0.is_empty() && k.1 == "services" && *k != key)
+            .map(|(_, v)| &v.body);
+        super::nodeports::admit(others, old, body, name)
+    }
+
     /// Stores `next` in place of `current`, keeping the server-owned metadata.
     fn commit(
         &mut self,
@@ -608,6 +629,7 @@ impl Store {
         manager: &str,
     ) -> Result<Value, ApiError> {
         let key = Self::key(rt, ns, name);
+        self.admit_node_ports(rt, &key, Some(&current), &mut next, name)?;
         let rv = self.next_rv();
         let mut meta = next["metadata"].as_object().cloned().unwrap_or_default();
         for k in [

@@ -25,6 +25,7 @@ use super::identity;
 use super::model::*;
 use super::object::{self, Api};
 use super::owning::{self, Holding};
+use super::ports;
 use super::read::{fill_outputs, settle_unknowns};
 use super::resource::{api_for, kube_error, BLOCKS};
 use super::validate::spec_from_state;
@@ -35,12 +36,17 @@ type Applied = Option<(State, ValueEmpty)>;
 async fn prepare(
     handle: &ProviderHandle,
     diags: &mut Diagnostics,
-    planned: &State,
+    planned: &mut State,
+    config: &State,
 ) -> Option<(kube::Client, HcpSpec, Api, String)> {
     let (clients, kube) = handle
         .management_for(diags, &planned.management_kubeconfig)
         .await?;
-    let (spec, problems) = spec_from_state(planned);
+    if let Err(e) = allocate_ports(&kube, planned).await {
+        kube_error(diags, "Cannot allocate node ports", e);
+        return None;
+    }
+    let (spec, problems) = spec_from_state(&intent(planned, config));
     let Some(spec) = spec else {
         problems.report(diags, BLOCKS);
         if diags.errors.is_empty() {
@@ -84,19 +90,66 @@ async fn prepare(
     Some((kube, spec, api, connected))
 }
 
+/// What the apply sends as the user's intent: the planned state, without the external
+/// address k0smotron wrote back when the configuration sets none (it is computed, and
+/// sending it would pin an address k0smotron should choose).
+fn intent(planned: &State, config: &State) -> State {
+    let mut s = planned.clone();
+    if config.external_address.is_null() {
+        s.external_address = Value::Null;
+    }
+    if config.image.is_null() {
+        s.image = Value::Null; // the planned default is k0smotron's own
+    }
+    s
+}
+
+/// Node ports planned unknown (a `NodePort` service without configured ports) are drawn
+/// now: free in the whole management cluster and not handed to another control plane of
+/// this apply (see [`ports`]).
+async fn allocate_ports(kube: &kube::Client, planned: &mut State) -> Result<(), KubeError> {
+    let pair = [planned.api_port, planned.konnectivity_port];
+    if !pair.iter().any(|v| v.is_unknown()) {
+        return Ok(());
+    }
+    let mut in_use: std::collections::BTreeSet<u16> =
+        ports::node_ports_in_use(kube).await?.into_keys().collect();
+    // The other port of the pair, when configured, is this control plane's too.
+    in_use.extend(
+        pair.iter()
+            .filter_map(|v| v.as_ref_option().and_then(|n| u16::try_from(*n).ok())),
+    );
+    let slots: Vec<&mut tf_provider::value::ValueNumber> =
+        [&mut planned.api_port, &mut planned.konnectivity_port]
+            .into_iter()
+            .filter(|v| v.is_unknown())
+            .collect();
+    let picked = ports::reserve(&in_use, slots.len())
+        .ok_or_else(|| KubeError::Api("no free node port left in 30000-32767".into()))?;
+    for (slot, p) in slots.into_iter().zip(picked) {
+        *slot = Value::Value(p as i64);
+    }
+    Ok(())
+}
+
 /// `create` of the resource.
 pub(super) async fn create(
     handle: &ProviderHandle,
     diags: &mut Diagnostics,
-    planned: State,
+    mut planned: State,
+    config: &State,
 ) -> Applied {
-    let (kube, spec, api, connected) = prepare(handle, diags, &planned).await?;
+    let (kube, spec, api, connected) = prepare(handle, diags, &mut planned, config).await?;
     if let Err(e) = kube_io::ensure_namespace(&kube, &spec.namespace).await {
         kube_error(diags, "Cannot create the namespace", e);
         return None;
     }
     let ar = kube_io::cluster_resource(api);
-    let cluster = object::cluster_object(&spec, api);
+    let mut cluster = object::cluster_object(&spec, api);
+    ports::annotate(
+        &mut cluster,
+        &ports::allocated_value(config, Some(&spec.service_type)),
+    );
     let created = match owning::create_owned(&kube, &ar, &cluster, &new_instance_id()).await {
         Ok(c) => c,
         Err(e @ OwnedError::Exists { .. }) => {
@@ -201,15 +254,39 @@ async fn finish(
 ) -> Applied {
     let failed = outcome.is_err();
     let current = outcome.unwrap_or_else(|o| o);
-    match fill_outputs(kube, &mut state, &current, api).await {
+    let mut read = state.clone();
+    match fill_outputs(kube, &mut read, &current, api).await {
         Err(e) if !failed => kube_error(diags, "Cannot read the hosted control plane's outputs", e),
         _ => {}
     }
+    take_unknowns(&mut state, read);
     settle_unknowns(&mut state);
     if !failed {
         tracing::info!(cluster = %known(&state.id).unwrap_or_default(), status = %known(&state.status).unwrap_or_default(), "hosted control plane applied");
     }
     Some((state, ValueEmpty::default()))
+}
+
+/// A value planned as known is applied as exactly that value: only what the plan left
+/// unknown is taken from what the apply read.
+fn take_unknowns(state: &mut State, read: State) {
+    let pairs = [
+        (&mut state.external_address, read.external_address),
+        (&mut state.uid, read.uid),
+        (&mut state.status, read.status),
+        (&mut state.k0smotron_api_version, read.k0smotron_api_version),
+        (&mut state.endpoint, read.endpoint),
+        (&mut state.ca_certificate, read.ca_certificate),
+        (&mut state.kubeconfig, read.kubeconfig),
+        (&mut state.client_certificate, read.client_certificate),
+        (&mut state.client_key, read.client_key),
+        (&mut state.id, read.id),
+    ];
+    for (planned, got) in pairs {
+        if planned.is_unknown() {
+            *planned = got;
+        }
+    }
 }
 
 fn exists_detail(e: &OwnedError, spec: &HcpSpec) -> String {
@@ -225,12 +302,13 @@ pub(super) async fn update(
     handle: &ProviderHandle,
     diags: &mut Diagnostics,
     prior: State,
-    planned: State,
+    mut planned: State,
+    config: &State,
 ) -> Applied {
     if identity::only_bookkeeping(&prior, &planned) {
         return Some((planned, ValueEmpty::default()));
     }
-    let (kube, spec, api, _) = prepare(handle, diags, &planned).await?;
+    let (kube, spec, api, _) = prepare(handle, diags, &mut planned, config).await?;
     let ar = kube_io::cluster_resource(api);
     let who = format!("{}/{}", spec.namespace, spec.name);
     let live = match kube_io::get(&kube, &ar, Some(&spec.namespace), &spec.name).await {
@@ -270,14 +348,26 @@ pub(super) async fn update(
             return None;
         }
     }
-    let prior_spec = spec_from_state(&prior).0;
+    // The default image recorded in the prior state was never sent: nothing to remove.
+    let mut prior_sent = prior.clone();
+    if known(&prior_sent.image).as_deref() == Some(DEFAULT_IMAGE) {
+        prior_sent.image = Value::Null;
+    }
+    let prior_spec = spec_from_state(&prior_sent).0;
+    // The written-back address is removed only when the exposure changes (planned unknown):
+    // k0smotron then writes the new one.
+    let readdress = planned.external_address.is_unknown();
     let applied = match apply_cluster(
         &kube,
         &ar,
         (prior_spec.as_ref(), &spec),
         api,
         &live,
-        instance.as_deref(),
+        (
+            instance.as_deref(),
+            readdress,
+            &ports::allocated_value(config, Some(&spec.service_type)),
+        ),
     )
     .await
     {
@@ -310,15 +400,25 @@ async fn apply_cluster(
     (prior, spec): (Option<&HcpSpec>, &HcpSpec),
     api: Api,
     live: &Json,
-    instance: Option<&str>,
+    (instance, readdress, allocated): (Option<&str>, bool, &str),
 ) -> Result<Json, KubeError> {
     if let (Some(i), None) = (instance, crate::framework::ownership::Owner::of(live)) {
         owning::claim(kube, ar, live, i).await?;
     }
-    let desired = object::cluster_object(spec, api);
+    let mut desired = object::cluster_object(spec, api);
+    ports::annotate(&mut desired, allocated);
     let applied = kube_io::apply(kube, ar, &desired).await?;
     let dropped = prior
-        .and_then(|p| object::removals(&object::cluster_object(p, api)["spec"], &desired["spec"]));
+        .and_then(|p| object::removals(&object::cluster_object(p, api)["spec"], &desired["spec"]))
+        .and_then(|mut nulls| {
+            if !readdress {
+                nulls.as_object_mut()?.remove("externalAddress");
+            }
+            nulls
+                .as_object()
+                .is_some_and(|o| !o.is_empty())
+                .then_some(nulls)
+        });
     match dropped {
         Some(nulls) => {
             let patch = serde_json::json!({ "spec": nulls });

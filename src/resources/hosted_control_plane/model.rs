@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{Value, ValueBool, ValueList, ValueMap, ValueNumber};
+use tf_provider::value::{Value, ValueBool, ValueList, ValueMap, ValueNumber, ValueSet};
 
 use crate::framework::timeouts::{Timeouts, TimeoutsBlock};
 use crate::framework::version::K0sVersion;
@@ -35,7 +35,7 @@ pub struct State {
     pub manifests: ValueMap<'static, Str>,
     #[serde(with = "crate::framework::block")]
     pub resources: Value<ResourcesBlock>,
-    pub cert_sans: ValueList<Str>,
+    pub cert_sans: ValueSet<Str>,
     pub wait_for_ready: ValueBool,
     #[serde(with = "crate::framework::block")]
     pub timeouts: Value<TimeoutsBlock>,
@@ -53,6 +53,12 @@ pub struct State {
     pub instance_id: Str,
     /// The kube-system uid of the cluster that holds the control plane.
     pub management_cluster_uid: Str,
+    /// The effective service type (the `service` block's, else the default `NodePort`).
+    pub service_type: Str,
+    /// The effective API server port (configured, or allocated by the provider).
+    pub api_port: ValueNumber,
+    /// The effective konnectivity port (configured, or allocated by the provider).
+    pub konnectivity_port: ValueNumber,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -97,6 +103,8 @@ pub struct ResourcesBlock {
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts::uniform(DEFAULT_TIMEOUT);
+/// k0smotron's default image (`//+kubebuilder:default` of `spec.image`).
+pub const DEFAULT_IMAGE: &str = "quay.io/k0sproject/k0s";
 pub const DEFAULT_API_PORT: u16 = 30443;
 pub const DEFAULT_KONNECTIVITY_PORT: u16 = 30132;
 pub const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];

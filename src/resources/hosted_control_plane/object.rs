@@ -420,7 +420,7 @@ mod tests {
     fn cert_sans_merge_into_k0s_config() {
         let mut s = minimal();
         s.k0s_config = V::Value(r#"{"spec":{"api":{"extraArgs":{"v":"2"}}}}"#.into());
-        s.cert_sans = V::Value(vec![V::Value("api.example.com".into())]);
+        s.cert_sans = V::Value([V::Value("api.example.com".into())].into());
         let obj = cluster_object(&spec(s), Api::V1beta2);
         assert_eq!(
             obj["spec"]["k0sConfig"]["spec"]["api"]["sans"][0],

@@ -20,30 +20,30 @@ use crate::framework::Problems;
 
 use super::identity;
 use super::model::*;
+use super::service_plan::plan_service;
 use super::validate::namespace_of_management_cluster;
 
-/// The ports k0smotron uses when a `service` block leaves them out: planned as known
-/// values, so the refresh after apply (which reads them back) sees no change.
-fn service_defaults(s: &mut State) {
-    if let Some(svc) = s.service.as_mut_option() {
-        if svc.api_port.is_null() {
-            svc.api_port = Value::Value(DEFAULT_API_PORT as i64);
-        }
-        if svc.konnectivity_port.is_null() {
-            svc.konnectivity_port = Value::Value(DEFAULT_KONNECTIVITY_PORT as i64);
-        }
+pub use super::service_plan::DEFAULT_SERVICE_TYPE;
+
+/// Optional arguments the configuration leaves out plan their defaults: Terraform proposes
+/// the prior value for an optional+computed attribute missing from the configuration, so
+/// removing `replicas = 3` would otherwise keep 3 forever.
+fn defaults_from_config(planned: &mut State, config: &State) {
+    if config.replicas.is_null() {
+        planned.replicas = Value::Value(1);
+    }
+    if config.wait_for_ready.is_null() {
+        planned.wait_for_ready = Value::Value(true);
+    }
+    if config.image.is_null() {
+        planned.image = Value::Value(DEFAULT_IMAGE.into());
     }
 }
 
 /// Fills defaults and marks computed values unknown for a create.
-pub fn plan_create(mut s: State) -> State {
-    service_defaults(&mut s);
-    if s.replicas.is_null() {
-        s.replicas = Value::Value(1);
-    }
-    if s.wait_for_ready.is_null() {
-        s.wait_for_ready = Value::Value(true);
-    }
+pub fn plan_create(mut s: State, config: &State) -> State {
+    defaults_from_config(&mut s, config);
+    plan_service(None, config, &mut s);
     if s.namespace.is_null() {
         s.namespace = match known(&s.management_cluster_id) {
             Some(id) => namespace_of_management_cluster(&id)
@@ -52,7 +52,7 @@ pub fn plan_create(mut s: State) -> State {
             None => Value::Unknown,
         };
     }
-    if s.external_address.is_null() {
+    if config.external_address.is_null() {
         s.external_address = Value::Unknown;
     }
     for v in [
@@ -73,11 +73,12 @@ pub fn plan_create(mut s: State) -> State {
     s
 }
 
-/// Effective storage type (no block = k0smotron's default, etcd).
+/// Effective storage type (no block = k0smotron's default, etcd); None while unknown.
 fn storage_type(s: &State) -> Option<String> {
-    match s.storage.as_ref_option() {
-        None => Some("etcd".into()),
-        Some(b) => known(&b.kind),
+    match &s.storage {
+        Value::Null => Some("etcd".into()),
+        Value::Unknown => None,
+        Value::Value(b) => known(&b.kind),
     }
 }
 
@@ -93,20 +94,13 @@ pub struct UpdatePlan {
     pub problems: Problems,
 }
 
-/// The planned state for an update. `namespace_configured`: whether the configuration sets
-/// `namespace` (when it does not, it follows `management_cluster_id`, and Terraform's
-/// proposal carries the prior value).
-pub fn plan_update(prior: &State, mut proposed: State, namespace_configured: bool) -> UpdatePlan {
+/// The planned state for an update (`config`: the configuration, to tell what it sets
+/// from what Terraform's proposal carried over from the prior state).
+pub fn plan_update(prior: &State, mut proposed: State, config: &State) -> UpdatePlan {
     let mut replace = Vec::new();
     let mut problems = Problems::default();
-    service_defaults(&mut proposed);
-    if proposed.replicas.is_null() {
-        proposed.replicas = Value::Value(1);
-    }
-    if proposed.wait_for_ready.is_null() {
-        proposed.wait_for_ready = Value::Value(true);
-    }
-    if !namespace_configured {
+    defaults_from_config(&mut proposed, config);
+    if config.namespace.is_null() {
         proposed.namespace = match &proposed.management_cluster_id {
             Value::Value(id) => identity::split_id(id)
                 .map(|(_, ns)| Value::Value(ns.to_string().into()))
@@ -129,8 +123,12 @@ pub fn plan_update(prior: &State, mut proposed: State, namespace_configured: boo
         replace.push(vec!["management_cluster_id"]);
         replacing = true;
     }
-    let (old_storage, new_storage) = (storage_type(prior), storage_type(&proposed));
-    if new_storage.is_some() && old_storage != new_storage {
+    // The storage type path is returned when the type changes or is unknown (a whole
+    // unknown block included: Terraform then sees `storage.type` unknown and replaces), not
+    // always: adding `storage { type = "etcd" }` to a control plane without a block changes
+    // the attribute from null but not the datastore.
+    let new_storage = storage_type(&proposed);
+    if new_storage.is_none() || storage_type(prior) != new_storage {
         replace.push(vec!["storage", "type"]);
         replacing = true;
     }
@@ -140,35 +138,10 @@ pub fn plan_update(prior: &State, mut proposed: State, namespace_configured: boo
         }
     }
     if replacing {
-        proposed = plan_create(proposed);
+        proposed = plan_create(proposed, config);
     } else {
-        // Computed values stay, but what reflects the control plane's spec is re-read after apply.
-        let spec_changed = spec_fields_differ(prior, &proposed);
-        proposed.id = prior.id.clone();
-        proposed.uid = prior.uid.clone();
-        proposed.instance_id = prior.instance_id.clone();
-        proposed.management_cluster_uid = prior.management_cluster_uid.clone();
-        proposed.k0smotron_api_version = prior.k0smotron_api_version.clone();
-        proposed.ca_certificate = prior.ca_certificate.clone();
-        proposed.client_certificate = prior.client_certificate.clone();
-        proposed.client_key = prior.client_key.clone();
-        proposed.kubeconfig = prior.kubeconfig.clone();
-        proposed.endpoint = prior.endpoint.clone();
-        proposed.status = if spec_changed {
-            Value::Unknown
-        } else {
-            prior.status.clone()
-        };
-        let exposure_changed = prior.service != proposed.service
-            || (!proposed.external_address.is_unknown()
-                && prior.external_address != proposed.external_address);
-        if exposure_changed {
-            proposed.endpoint = Value::Unknown;
-            proposed.kubeconfig = Value::Unknown;
-            if proposed.external_address.is_null() {
-                proposed.external_address = Value::Unknown;
-            }
-        }
+        plan_service(Some(prior), config, &mut proposed);
+        keep_or_refresh_computed(prior, &mut proposed, config);
     }
     UpdatePlan {
         planned: proposed,
@@ -176,6 +149,50 @@ pub fn plan_update(prior: &State, mut proposed: State, namespace_configured: boo
         replacing,
         problems,
     }
+}
+
+/// In place: the computed values stay as recorded, except what the apply re-reads because
+/// it changes: `status` whenever the spec sent to k0smotron changes, the address and what
+/// depends on it (`endpoint`, `kubeconfig`) when the exposure changes or is unknown.
+fn keep_or_refresh_computed(prior: &State, proposed: &mut State, config: &State) {
+    proposed.id = prior.id.clone();
+    proposed.uid = prior.uid.clone();
+    proposed.instance_id = prior.instance_id.clone();
+    proposed.management_cluster_uid = prior.management_cluster_uid.clone();
+    proposed.k0smotron_api_version = prior.k0smotron_api_version.clone();
+    proposed.ca_certificate = prior.ca_certificate.clone();
+    proposed.client_certificate = prior.client_certificate.clone();
+    proposed.client_key = prior.client_key.clone();
+    proposed.kubeconfig = prior.kubeconfig.clone();
+    proposed.endpoint = prior.endpoint.clone();
+    if config.external_address.is_null() {
+        // Computed: k0smotron's value, never sent back as the user's.
+        proposed.external_address = prior.external_address.clone();
+    }
+    let exposure_changed = [
+        (&prior.service_type, &proposed.service_type),
+        (&prior.external_address, &proposed.external_address),
+    ]
+    .iter()
+    .any(|(a, b)| b.is_unknown() || a != b)
+        || [
+            (prior.api_port, proposed.api_port),
+            (prior.konnectivity_port, proposed.konnectivity_port),
+        ]
+        .iter()
+        .any(|(a, b)| b.is_unknown() || a != b);
+    if exposure_changed {
+        proposed.endpoint = Value::Unknown;
+        proposed.kubeconfig = Value::Unknown;
+        if config.external_address.is_null() {
+            proposed.external_address = Value::Unknown;
+        }
+    }
+    proposed.status = if exposure_changed || spec_fields_differ(prior, proposed) {
+        Value::Unknown
+    } else {
+        prior.status.clone()
+    };
 }
 
 /// Any difference in what is sent to k0smotron.
@@ -218,8 +235,26 @@ mod tests {
     use super::super::validate::tests::minimal;
     use super::*;
 
+    /// The configuration matching a state: what the user sets (no computed values).
+    fn config_of(s: &State) -> State {
+        let mut c = s.clone();
+        c.namespace = Value::Null;
+        c.replicas = Value::Null;
+        c.wait_for_ready = Value::Null;
+        c.external_address = Value::Null;
+        c
+    }
+
+    fn with_namespace(s: &State) -> State {
+        let mut c = config_of(s);
+        c.namespace = s.namespace.clone();
+        c
+    }
+
     fn applied() -> State {
-        let mut s = plan_create(minimal());
+        let mut s = plan_create(minimal(), &minimal());
+        s.api_port = Value::Value(31001);
+        s.konnectivity_port = Value::Value(31002);
         s.external_address = Value::Value("127.20.0.3".into());
         s.endpoint = Value::Value("https://127.20.0.3:30443".into());
         s.status = Value::Value("Available=True".into());
@@ -241,7 +276,7 @@ mod tests {
 
     #[test]
     fn create_fills_defaults_and_id() {
-        let s = plan_create(minimal());
+        let s = plan_create(minimal(), &minimal());
         assert_eq!(s.replicas, Value::Value(1));
         assert_eq!(s.namespace, Value::Value("kmc-system".into()));
         // Unknown until created: a pool referencing it sees a replacement coming.
@@ -258,7 +293,7 @@ mod tests {
         let prior = applied();
         let mut proposed = prior.clone();
         proposed.k0s_version = Value::Value("v1.33.1+k0s.0".into());
-        let p = plan_update(&prior, proposed, false);
+        let p = plan_update(&prior, proposed, &config_of(&prior));
         assert!(!p.replacing && p.problems.is_empty());
         let planned = p.planned;
         assert!(planned.status.is_unknown());
@@ -268,7 +303,7 @@ mod tests {
     #[test]
     fn no_change_plans_nothing() {
         let prior = applied();
-        let p = plan_update(&prior, prior.clone(), false);
+        let p = plan_update(&prior, prior.clone(), &config_of(&prior));
         assert!(!p.replacing && p.problems.is_empty());
         assert_eq!(p.planned, prior);
         // Terraform filters the replace paths by what changed: name and namespace always.
@@ -284,7 +319,7 @@ mod tests {
         ] {
             let mut proposed = prior.clone();
             proposed.k0s_version = Value::Value(v.into());
-            let problems = plan_update(&prior, proposed, false).problems;
+            let problems = plan_update(&prior, proposed, &config_of(&prior)).problems;
             assert_eq!(problems.0.len(), 1);
             assert_eq!(problems.0[0].dotted_path(), "k0s_version");
             assert!(
@@ -300,7 +335,7 @@ mod tests {
         let prior = applied();
         let mut p = prior.clone();
         p.name = Value::Value("dev2".into());
-        let plan = plan_update(&prior, p, false);
+        let plan = plan_update(&prior, p, &config_of(&prior));
         assert!(plan.replacing && plan.planned.id.is_unknown());
         assert!(plan.planned.instance_id.is_unknown(), "a new instance");
         let mut p = prior.clone();
@@ -309,7 +344,7 @@ mod tests {
             kine_data_source_url: Value::Value("x".into()),
             etcd: Value::Null,
         });
-        let plan = plan_update(&prior, p, false);
+        let plan = plan_update(&prior, p, &config_of(&prior));
         assert!(plan.replace.contains(&vec!["storage", "type"]) && plan.replacing);
         assert!(plan.planned.uid.is_unknown());
         // Adding an explicit etcd block keeps the default type: no replacement.
@@ -318,12 +353,12 @@ mod tests {
             kind: Value::Value("etcd".into()),
             ..Default::default()
         });
-        let plan = plan_update(&prior, p, false);
+        let plan = plan_update(&prior, p, &config_of(&prior));
         assert!(!plan.replacing && !plan.replace.contains(&vec!["storage", "type"]));
         // An unknown name (from an expression) is a replacement for Terraform: for us too.
         let mut p = prior.clone();
         p.name = Value::Unknown;
-        assert!(plan_update(&prior, p, false).replacing);
+        assert!(plan_update(&prior, p, &config_of(&prior)).replacing);
     }
 
     #[test]
@@ -335,7 +370,7 @@ mod tests {
         // The same cluster in the new form: an in-place update of the string only.
         let mut p = prior.clone();
         p.management_cluster_id = Value::Value(format!("{U1}/kmc-system").into());
-        let plan = plan_update(&prior, p, false);
+        let plan = plan_update(&prior, p, &config_of(&prior));
         assert!(!plan.replacing);
         assert!(!plan.replace.contains(&vec!["management_cluster_id"]));
         assert_eq!(plan.planned.instance_id, prior.instance_id);
@@ -344,22 +379,193 @@ mod tests {
         // Another namespace: the derived namespace follows, and it is a replacement.
         let mut p = prior.clone();
         p.management_cluster_id = Value::Value(format!("{U1}/tenants").into());
-        let plan = plan_update(&prior, p, false);
+        let plan = plan_update(&prior, p, &config_of(&prior));
         assert!(plan.replacing && plan.replace.contains(&vec!["management_cluster_id"]));
         assert_eq!(plan.planned.namespace, Value::Value("tenants".into()));
         // With namespace configured, only the cluster matters.
         let mut p = prior.clone();
         p.management_cluster_id = Value::Value(format!("{U1}/tenants").into());
         assert!(
-            plan_update(&prior, p.clone(), true).replacing,
+            plan_update(&prior, p.clone(), &with_namespace(&prior)).replacing,
             "another namespace of the id"
         );
         p.management_cluster_id = Value::Value("label/kmc-system".into());
-        assert!(!plan_update(&prior, p, true).replacing);
+        assert!(!plan_update(&prior, p, &with_namespace(&prior)).replacing);
         // Unknown (the management cluster is being replaced): a replacement.
         let mut p = prior.clone();
         p.management_cluster_id = Value::Unknown;
-        let plan = plan_update(&prior, p, false);
+        let plan = plan_update(&prior, p, &config_of(&prior));
         assert!(plan.replacing && plan.planned.namespace.is_unknown());
+    }
+
+    #[test]
+    fn bookkeeping_changes_keep_every_computed_value() {
+        // 14.2: only wait_for_ready/timeouts/management_kubeconfig change: the apply does not
+        // touch k0smotron, so the plan keeps what it writes (the prior values).
+        let prior = applied();
+        for change in 0..2 {
+            let mut config = config_of(&prior);
+            match change {
+                0 => config.wait_for_ready = Value::Value(false),
+                _ => config.management_kubeconfig = Value::Value("apiVersion: v1".into()),
+            }
+            let mut proposed = prior.clone();
+            proposed.wait_for_ready = config.wait_for_ready;
+            proposed.management_kubeconfig = config.management_kubeconfig.clone();
+            let p = plan_update(&prior, proposed, &config).planned;
+            for (a, b) in [
+                (&p.status, &prior.status),
+                (&p.endpoint, &prior.endpoint),
+                (&p.kubeconfig, &prior.kubeconfig),
+                (&p.external_address, &prior.external_address),
+            ] {
+                assert_eq!(a, b, "change {change}");
+            }
+            assert_eq!(
+                (p.api_port, p.konnectivity_port),
+                (prior.api_port, prior.konnectivity_port)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_storage_type_or_block_is_a_replacement() {
+        // 14.3: Terraform replaces for an unknown replace path; so do we.
+        let prior = applied();
+        for storage in [
+            Value::Unknown,
+            Value::Value(StorageBlock {
+                kind: Value::Unknown,
+                ..Default::default()
+            }),
+        ] {
+            let mut p = prior.clone();
+            p.storage = storage;
+            let config = config_of(&p);
+            let plan = plan_update(&prior, p, &config);
+            assert!(plan.replacing && plan.replace.contains(&vec!["storage", "type"]));
+            assert!(plan.planned.id.is_unknown());
+        }
+    }
+
+    #[test]
+    fn unknown_exposure_plans_endpoint_and_kubeconfig_unknown() {
+        // 14.3: an unknown external_address, or an unknown service block.
+        let prior = applied();
+        let mut p = prior.clone();
+        p.external_address = Value::Unknown;
+        let mut config = config_of(&p);
+        config.external_address = Value::Unknown;
+        let plan = plan_update(&prior, p, &config).planned;
+        assert!(
+            plan.endpoint.is_unknown() && plan.kubeconfig.is_unknown() && plan.status.is_unknown()
+        );
+        let mut p = prior.clone();
+        p.service = Value::Unknown;
+        let config = config_of(&p);
+        let plan = plan_update(&prior, p, &config).planned;
+        assert!(plan.endpoint.is_unknown() && plan.external_address.is_unknown());
+        assert!(plan.service_type.is_unknown() && plan.api_port.is_unknown());
+    }
+
+    #[test]
+    fn removed_arguments_plan_their_defaults() {
+        // 14.7: Terraform proposes the prior value of a removed optional+computed argument.
+        let mut prior = applied();
+        prior.replicas = Value::Value(3);
+        prior.wait_for_ready = Value::Value(false);
+        prior.image = Value::Value("mirror.local/k0s".into());
+        prior.service = Value::Value(ServiceBlock {
+            kind: Value::Value("NodePort".into()),
+            api_port: Value::Value(31443),
+            konnectivity_port: Value::Value(31132),
+        });
+        prior.service_type = Value::Value("NodePort".into());
+        prior.api_port = Value::Value(31443);
+        prior.konnectivity_port = Value::Value(31132);
+        let mut config = config_of(&prior);
+        config.image = Value::Null;
+        config.service = Value::Value(ServiceBlock::default());
+        let plan = plan_update(&prior, prior.clone(), &config).planned;
+        assert_eq!(plan.replicas, Value::Value(1));
+        assert_eq!(plan.wait_for_ready, Value::Value(true));
+        assert_eq!(plan.image, Value::Value(DEFAULT_IMAGE.into()));
+        let b = plan.service.as_ref_option().unwrap();
+        assert_eq!(b.kind, Value::Value("NodePort".into()), "the default type");
+        assert!(b.api_port.is_null() && b.konnectivity_port.is_null());
+        // The configured node ports removed: new ones are allocated at apply.
+        assert!(plan.api_port.is_unknown() && plan.konnectivity_port.is_unknown());
+        assert!(plan.endpoint.is_unknown());
+        // The block removed and the type back to the default: same.
+        let config = State {
+            service: Value::Null,
+            ..config_of(&prior)
+        };
+        let plan = plan_update(
+            &prior,
+            State {
+                service: Value::Null,
+                ..prior.clone()
+            },
+            &config,
+        )
+        .planned;
+        assert!(plan.api_port.is_unknown());
+    }
+
+    #[test]
+    fn allocated_ports_stay_and_other_types_use_fixed_ports() {
+        // Without a service block: NodePort, ports allocated at create, then kept.
+        let created = plan_create(minimal(), &minimal());
+        assert_eq!(created.service_type, Value::Value("NodePort".into()));
+        assert!(created.api_port.is_unknown() && created.konnectivity_port.is_unknown());
+        let prior = applied();
+        let p = plan_update(&prior, prior.clone(), &config_of(&prior)).planned;
+        assert_eq!(
+            (p.api_port, p.konnectivity_port),
+            (Value::Value(31001), Value::Value(31002))
+        );
+        // NodePort → LoadBalancer: fixed ports, the address and endpoint known after apply.
+        let mut lb = prior.clone();
+        lb.service = Value::Value(ServiceBlock {
+            kind: Value::Value("LoadBalancer".into()),
+            ..Default::default()
+        });
+        let config = config_of(&lb);
+        let p = plan_update(&prior, lb, &config).planned;
+        assert_eq!(
+            (p.api_port, p.konnectivity_port),
+            (Value::Value(30443), Value::Value(30132))
+        );
+        assert!(p.external_address.is_unknown() && p.endpoint.is_unknown());
+        // A state of an earlier version: the ports its block recorded stay.
+        let mut legacy = prior.clone();
+        legacy.service = Value::Value(ServiceBlock {
+            kind: Value::Value("NodePort".into()),
+            api_port: Value::Value(30443),
+            konnectivity_port: Value::Value(30132),
+        });
+        legacy.service_type = Value::Null;
+        legacy.api_port = Value::Null;
+        legacy.konnectivity_port = Value::Null;
+        let mut config = config_of(&legacy);
+        config.service = Value::Value(ServiceBlock {
+            kind: Value::Value("NodePort".into()),
+            ..Default::default()
+        });
+        let p = plan_update(&legacy, legacy.clone(), &config).planned;
+        assert_eq!(
+            (p.api_port, p.konnectivity_port),
+            (Value::Value(30443), Value::Value(30132))
+        );
+    }
+
+    #[test]
+    fn an_unconfigured_external_address_is_computed() {
+        // 14.7: k0smotron's address is carried as computed (kept), not as configuration.
+        let prior = applied();
+        let p = plan_update(&prior, prior.clone(), &config_of(&prior)).planned;
+        assert_eq!(p.external_address, prior.external_address);
+        assert_eq!(p, prior);
     }
 }

@@ -17,6 +17,7 @@ use super::identity::{self, Recognition};
 use super::model::*;
 use super::object::{self, Api};
 use super::owning;
+use super::readback;
 use super::resource::set;
 
 /// `read` of the resource: `None` when the state's `Cluster` is gone.
@@ -131,11 +132,56 @@ async fn refresh(
     }
     record_owner(kube, diags, &mut s, &ar, &obj, recognition).await;
     if s.k0s_version.is_null() {
-        adopt_live(&mut s, &obs); // just imported: the live object is the whole truth
+        adopt_live(&mut s, &obs, super::ports::allocated_of(&obj)); // just imported: the live object is the whole truth
     }
     absorb_drift(&mut s, &obs);
+    let beside = read_beside(kube, &ns, &name, &s).await?;
+    readback::absorb(&mut s, &obj, api, &beside);
     fill_outputs(kube, &mut s, &obj, api).await?;
     Ok(Some(s))
+}
+
+/// The manifests ConfigMap's data and the kine Secret's URL (what the state stores beside
+/// the Cluster), for drift detection.
+async fn read_beside(
+    kube: &kube::Client,
+    ns: &str,
+    name: &str,
+    s: &State,
+) -> Result<readback::Beside, KubeError> {
+    let cm = kube_io::get(
+        kube,
+        &kube_io::configmap_resource(),
+        Some(ns),
+        &manifests_configmap_name(name),
+    )
+    .await?;
+    let manifests = cm.map(|c| {
+        c["data"]
+            .as_object()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let kine = s
+        .storage
+        .as_ref_option()
+        .is_some_and(|st| known(&st.kind).as_deref() == Some("kine"));
+    let kine_url = if kine {
+        kube_io::secret_data(kube, ns, &kine_secret_name(name))
+            .await?
+            .and_then(|d| d.get("K0SMOTRON_KINE_DATASOURCE_URL").cloned())
+            .and_then(|b| String::from_utf8(b).ok())
+    } else {
+        None
+    };
+    Ok(readback::Beside {
+        manifests,
+        kine_url,
+    })
 }
 
 /// Records the instance id and writes what the owner annotations lack: a legacy object is
@@ -243,19 +289,39 @@ fn absorb_drift(s: &mut State, obs: &object::Observed) {
     if let Some(r) = obs.replicas {
         s.replicas = Value::Value(r);
     }
-    if s.image.is_value() {
-        set(&mut s.image, obs.image.clone());
-    }
+    // Absent: the CRD's default, which the apiserver fills in.
+    s.image = Value::Value(
+        obs.image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_IMAGE.into())
+            .into(),
+    );
+    // An absent field is the CRD's default (the apiserver fills it in): ClusterIP, 30443, 30132.
+    let live_type = obs
+        .service_type
+        .clone()
+        .unwrap_or_else(|| "ClusterIP".into());
+    let live_api = obs.api_port.unwrap_or(DEFAULT_API_PORT as i64);
+    let live_konn = obs
+        .konnectivity_port
+        .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64);
     if let Some(svc) = s.service.as_mut_option() {
-        if svc.kind.is_value() || obs.service_type.as_deref() != Some("ClusterIP") {
-            set(&mut svc.kind, obs.service_type.clone());
+        svc.kind = Value::Value(live_type.clone().into());
+        // The block records configured ports only (null: allocated, see the top level).
+        if svc.api_port.is_value() {
+            svc.api_port = Value::Value(live_api);
         }
-        if let Some(p) = obs.api_port {
-            svc.api_port = Value::Value(p);
+        if svc.konnectivity_port.is_value() {
+            svc.konnectivity_port = Value::Value(live_konn);
         }
-        if let Some(p) = obs.konnectivity_port {
-            svc.konnectivity_port = Value::Value(p);
-        }
+    }
+    // The effective exposure; a state of an earlier version (null here) keeps null until
+    // the next apply records it, so the plan can tell its recorded block ports from
+    // configured ones.
+    if s.service_type.is_value() {
+        s.service_type = Value::Value(live_type.into());
+        s.api_port = Value::Value(live_api);
+        s.konnectivity_port = Value::Value(live_konn);
     }
     if let (Some(st), Some(live)) = (s.storage.as_mut_option(), &obs.storage_type) {
         if known(&st.kind).as_deref() != Some(live.as_str()) {
@@ -274,37 +340,40 @@ fn absorb_drift(s: &mut State, obs: &object::Observed) {
 
 /// After an import, fills the arguments from the live object so that a configuration
 /// matching it plans nothing.
-fn adopt_live(s: &mut State, obs: &object::Observed) {
+fn adopt_live(s: &mut State, obs: &object::Observed, allocated: Option<(bool, bool)>) {
     set(&mut s.k0s_version, obs.version.clone());
     s.replicas = Value::Value(obs.replicas.unwrap_or(1));
-    if obs
-        .image
-        .as_deref()
-        .is_some_and(|i| i != "quay.io/k0sproject/k0s")
-    {
-        set(&mut s.image, obs.image.clone());
-    }
-    let default_service = obs.service_type.as_deref().unwrap_or("ClusterIP") == "ClusterIP"
-        && obs.api_port.unwrap_or(DEFAULT_API_PORT as i64) == DEFAULT_API_PORT as i64
-        && obs
-            .konnectivity_port
-            .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64)
-            == DEFAULT_KONNECTIVITY_PORT as i64;
-    if !default_service {
-        s.service = Value::Value(ServiceBlock {
-            kind: Value::Value(
-                obs.service_type
-                    .clone()
-                    .unwrap_or_else(|| "ClusterIP".into())
-                    .into(),
-            ),
-            api_port: Value::Value(obs.api_port.unwrap_or(DEFAULT_API_PORT as i64)),
-            konnectivity_port: Value::Value(
-                obs.konnectivity_port
-                    .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64),
-            ),
-        });
-    }
+    let kind = obs
+        .service_type
+        .clone()
+        .unwrap_or_else(|| "ClusterIP".into());
+    let api_port = obs.api_port.unwrap_or(DEFAULT_API_PORT as i64);
+    let konnectivity_port = obs
+        .konnectivity_port
+        .unwrap_or(DEFAULT_KONNECTIVITY_PORT as i64);
+    // The live spec always names its service, and configurations mostly write the block:
+    // the block with the type. The node ports the provider allocated (its annotation on the
+    // Cluster) are left out of the block, as a configuration leaves them out; others (also
+    // all of a Cluster without the annotation: an earlier version's, or not k0stack's) are
+    // in it, as a configuration states them. The other types' ports are in the block only
+    // when they are not the fixed defaults.
+    let node_port = kind == "NodePort";
+    let (api_alloc, konn_alloc) = allocated.unwrap_or((false, false));
+    let port = |p: i64, d: u16, alloc: bool| {
+        if (node_port && alloc) || (!node_port && p == d as i64) {
+            Value::Null
+        } else {
+            Value::Value(p)
+        }
+    };
+    s.service = Value::Value(ServiceBlock {
+        kind: Value::Value(kind.clone().into()),
+        api_port: port(api_port, DEFAULT_API_PORT, api_alloc),
+        konnectivity_port: port(konnectivity_port, DEFAULT_KONNECTIVITY_PORT, konn_alloc),
+    });
+    s.service_type = Value::Value(kind.into());
+    s.api_port = Value::Value(api_port);
+    s.konnectivity_port = Value::Value(konnectivity_port);
     if let Some(t) = &obs.storage_type {
         if obs.storage_explicit {
             s.storage = Value::Value(StorageBlock {

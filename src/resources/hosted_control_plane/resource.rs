@@ -16,6 +16,7 @@ use super::access;
 use super::model::*;
 use super::object::Api;
 use super::plan;
+use super::ports;
 use super::schema;
 use super::validate::spec_from_state;
 use super::{apply, destroy, import, read};
@@ -60,6 +61,68 @@ pub(super) fn set(v: &mut Str, s: Option<String>) {
     };
 }
 
+/// A configured node port another Service of the management cluster holds is refused at
+/// plan time (the apiserver would refuse k0smotron's Service, and the control plane would
+/// never become ready). Skipped when the management cluster cannot be asked yet (it is
+/// created in the same apply, or unreachable): apply's k0smotron then reports it.
+async fn check_ports(
+    handle: &ProviderHandle,
+    diags: &mut Diagnostics,
+    planned: &State,
+    config: &State,
+) {
+    if known(&planned.service_type).as_deref() != Some("NodePort") {
+        return;
+    }
+    let configured: Vec<(&str, u16)> = config
+        .service
+        .as_ref_option()
+        .map(|b| {
+            [
+                ("api_port", b.api_port),
+                ("konnectivity_port", b.konnectivity_port),
+            ]
+            .into_iter()
+            .filter_map(|(a, v)| {
+                v.as_ref_option()
+                    .and_then(|n| u16::try_from(*n).ok())
+                    .map(|n| (a, n))
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let (Some(ns), Some(name)) = (known(&planned.namespace), known(&planned.name)) else {
+        return;
+    };
+    if configured.is_empty() || planned.management_kubeconfig.is_unknown() {
+        return;
+    }
+    let mut scratch = Diagnostics::default();
+    let Some((_, kube)) = handle
+        .management_for(&mut scratch, &planned.management_kubeconfig)
+        .await
+    else {
+        return;
+    };
+    let in_use = match ports::node_ports_in_use(&kube).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::debug!(error = %e, "node ports not checked at plan");
+            return;
+        }
+    };
+    let own = ports::own_service(&ns, &name);
+    for (attr, port) in configured {
+        if let Some(who) = ports::taken_by(&in_use, port, &own) {
+            diags.add_error(diag::error(
+                "Node port already allocated",
+                format!("service.{attr} = {port}: the Service {who} in the management cluster holds node port {port}, and node ports are cluster-wide, so k0smotron's Service for {ns}/{name} would be refused (\"provided port is already allocated\"). Choose another port in 30000-32767, or leave it unset: the provider then allocates a free one."),
+                diag::AttrError::new(&["service", attr], "", "").attribute_path(BLOCKS),
+            ));
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for HostedControlPlane {
     type State<'a> = State;
@@ -95,7 +158,9 @@ impl Resource for HostedControlPlane {
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         spec_from_state(&config).1.report(diags, BLOCKS);
-        Some((plan::plan_create(proposed), ValueEmpty::default()))
+        let planned = plan::plan_create(proposed, &config);
+        check_ports(&self.handle, diags, &planned, &config).await;
+        Some((planned, ValueEmpty::default()))
     }
 
     async fn plan_update<'a>(
@@ -108,8 +173,9 @@ impl Resource for HostedControlPlane {
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
         spec_from_state(&config).1.report(diags, BLOCKS);
-        let plan = plan::plan_update(&prior, proposed, !config.namespace.is_null());
+        let plan = plan::plan_update(&prior, proposed, &config);
         plan.problems.report(diags, BLOCKS);
+        check_ports(&self.handle, diags, &plan.planned, &config).await;
         share_planned_version(&self.handle, &plan.planned);
         let replace = diag::attribute_paths(plan.replace, BLOCKS);
         Some((plan.planned, private, replace))
@@ -129,11 +195,11 @@ impl Resource for HostedControlPlane {
         &self,
         diags: &mut Diagnostics,
         planned: Self::State<'a>,
-        _config: Self::State<'a>,
+        config: Self::State<'a>,
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        apply::create(&self.handle, diags, planned).await
+        apply::create(&self.handle, diags, planned, &config).await
     }
 
     async fn update<'a>(
@@ -141,11 +207,11 @@ impl Resource for HostedControlPlane {
         diags: &mut Diagnostics,
         prior: Self::State<'a>,
         planned: Self::State<'a>,
-        _config: Self::State<'a>,
+        config: Self::State<'a>,
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        apply::update(&self.handle, diags, prior, planned).await
+        apply::update(&self.handle, diags, prior, planned, &config).await
     }
 
     async fn destroy<'a>(

@@ -3,7 +3,7 @@
 use tf_provider::schema::{Block, Schema};
 
 use crate::framework::schema::{
-    block, bool, number, optional_block, string, string_list, string_map,
+    block, bool, number, optional_block, string, string_list, string_map, string_set,
 };
 use crate::framework::timeouts;
 
@@ -24,7 +24,9 @@ const DESCRIPTION: &str = "A hosted Kubernetes control plane: a k0smotron `Clust
     shows out-of-band edits and deletions.\n\n\
     **What it owns.** The `Cluster` `<namespace>/<name>`, the Secret `<name>-k0stack-kine` (with kine storage) and \
     the ConfigMap `<name>-k0stack-manifests` (with `manifests`). Each carries the annotation `k0stack.io/owner` \
-    with this resource instance's `instance_id`. The Secrets k0smotron creates for the control plane \
+    with this resource instance's `instance_id`; the `Cluster` also carries `k0stack.io/allocated-ports`, the node ports \
+    the provider allocated (an import leaves those out of the `service` block, as a configuration does, and puts \
+    configured ones in). The Secrets k0smotron creates for the control plane \
     (`<name>-ca`, `<name>-kubeconfig` and the other certificates) are k0smotron's: it deletes them with the `Cluster`.\n\n\
     **Create never takes over.** A `Cluster` of the same name that exists already is an error (import it instead); \
     so is a kine Secret or manifests ConfigMap of that name that is not this control plane's. The only exception \
@@ -53,14 +55,14 @@ pub fn schema() -> Schema {
                 ("management_cluster_id", string("`id` of the `k0stack_management_cluster` that hosts this control plane, `<kube-system uid>/<namespace>` (this also orders creation after it). A literal works too: its part after the last `/` is the default namespace, and a prefix that is not a uid is only a label (e.g. `management/kmc-system`). It forces a replacement only when it designates another namespace, or another cluster (a uid other than `management_cluster_uid`); another form of the same cluster's id is an in-place update of the recorded string.").required()),
                 ("management_kubeconfig", string(MANAGEMENT_KUBECONFIG).sensitive()),
                 ("k0s_version", string("k0s version of the control plane, e.g. `v1.32.6+k0s.0`. Required: k0smotron's own default is stale. Increasing it upgrades in place (one Kubernetes minor at a time); a downgrade is refused at plan time.").required()),
-                ("replicas", number("Control plane replicas (1-9; default 1). More than 1 requires a `storage` block.").optional_computed()),
-                ("image", string("k0s image without tag (default `quay.io/k0sproject/k0s`; the tag comes from `k0s_version`). For mirrors.")),
-                ("external_address", string("Address workers and users reach the API at. For `LoadBalancer` and `NodePort` services k0smotron fills it in when unset; the written-back value never shows as a diff.").optional_computed()),
+                ("replicas", number("Control plane replicas (1-9; default 1, also when the argument is removed). More than 1 requires a `storage` block.").optional_computed()),
+                ("image", string("k0s image without tag (default `quay.io/k0sproject/k0s`, k0smotron's, also when the argument is removed; the tag comes from `k0s_version`). For mirrors. Sent to k0smotron only when configured.").optional_computed()),
+                ("external_address", string("Address workers and users reach the API at. Unset: k0smotron fills it in (a node address for `NodePort`, the load balancer's for `LoadBalancer`); that value is computed, never sent back as configuration, and a change of the service type plans it (and `endpoint`, `kubeconfig`) as known after apply.").optional_computed()),
                 ("k0s_config", string("k0s `ClusterConfig` merged into `spec.k0sConfig`, as JSON or YAML (e.g. `jsonencode({ spec = { network = { provider = \"calico\" } } })`). k0smotron overrides `api.externalAddress`, `api.port`, `api.sans` and `storage`.")),
                 ("control_plane_flags", string_list("Extra `k0s controller` flags, e.g. `--enable-metrics-scraper`.")),
                 ("manifests", string_map("Manifests k0s applies in the hosted cluster, file name → YAML content (e.g. `{ \"cni.yaml\" = file(\"cni.yaml\") }`), delivered through a ConfigMap volume.")),
-                ("cert_sans", string_list("Extra subject alternative names of the API server certificate.")),
-                ("wait_for_ready", bool("Wait until the control plane is ready on create and update (default `true`).").optional_computed()),
+                ("cert_sans", string_set("Extra subject alternative names of the API server certificate; a set: their order means nothing.")),
+                ("wait_for_ready", bool("Wait until the control plane is ready on create and update (default `true`, also when the argument is removed).").optional_computed()),
                 ("endpoint", string("`https://<host>:<port>` of the hosted API server, reachable from outside the management cluster.").computed()),
                 ("ca_certificate", string("PEM CA certificate of the hosted cluster (`<name>-ca` Secret).").computed()),
                 ("kubeconfig", string("Admin kubeconfig of the hosted cluster (`<name>-kubeconfig` Secret), its server URL rewritten to `endpoint`.").computed().sensitive()),
@@ -70,6 +72,9 @@ pub fn schema() -> Schema {
                 ("k0smotron_api_version", string("k0smotron API version used for this object: `v1beta2` or `v1beta1`.").computed()),
                 ("uid", string("Kubernetes UID of the `Cluster`.").computed()),
                 ("instance_id", string("Random id of this resource instance, drawn at create and written into the `k0stack.io/owner` annotation of every object it creates; update and destroy act only on objects carrying it. Import draws a new one.").computed()),
+                ("service_type", string("The effective service type: the `service` block's `type`, else `NodePort` (the default, also without a `service` block).").computed()),
+                ("api_port", number("The effective API server port: `service.api_port` when configured; else, for `NodePort`, a free node port the provider allocates at create (checked against every Service of the management cluster, kept from then on); else 30443.").computed()),
+                ("konnectivity_port", number("The effective konnectivity port: `service.konnectivity_port` when configured; else, for `NodePort`, a free node port allocated at create like `api_port`; else 30132.").computed()),
                 ("management_cluster_uid", string("uid of the `kube-system` namespace of the cluster that holds the control plane: the identity of the management cluster, whatever kubeconfig, context or server URL reaches it.").computed()),
             ],
             vec![
@@ -92,11 +97,11 @@ pub fn schema() -> Schema {
 
 fn service_block() -> Block {
     block(
-        "How the hosted API server is exposed.",
+        "How the hosted API server is exposed. Without this block the control plane is a `NodePort` service with node ports the provider allocates.",
         vec![
-            ("type", string("`ClusterIP` (default), `NodePort` or `LoadBalancer`.").optional_computed()),
-            ("api_port", number("API server port (default 30443; with `NodePort` it is the node port, so 30000-32767).").optional_computed()),
-            ("konnectivity_port", number("Konnectivity port workers dial out to (default 30132).").optional_computed()),
+            ("type", string("`NodePort` (default, also without a `service` block: workers outside the management cluster reach it), `LoadBalancer` or `ClusterIP` (reachable only inside the management cluster: no worker pool can join). k0smotron's own default is `ClusterIP`; the provider always sends the type.").optional_computed()),
+            ("api_port", number("API server port. With `NodePort` it is also the node port (30000-32767), so it must be free in the whole management cluster: a port another Service holds is a plan-time error naming that Service. Unset: for `NodePort` the provider allocates a free node port at create and keeps it (see the top-level `api_port`); for the other types 30443.").optional_computed()),
+            ("konnectivity_port", number("Konnectivity port workers dial out to. Unset: allocated like `api_port` for `NodePort`, else 30132.").optional_computed()),
         ],
         vec![],
     )

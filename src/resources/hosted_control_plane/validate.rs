@@ -11,6 +11,7 @@ use tf_provider::value::Value;
 use crate::framework::{timeouts, Problems, Secret};
 
 use super::model::*;
+use crate::framework::values::known_set;
 
 /// The namespace part of a management cluster id (`<kube-system uid>/<namespace>`, or a
 /// label or an earlier version's `<context>/<namespace>`).
@@ -101,12 +102,15 @@ pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
         );
     }
 
-    // Service.
-    let (mut service_type, mut api_port, mut konnectivity_port) = (
-        "ClusterIP".to_string(),
-        DEFAULT_API_PORT,
-        DEFAULT_KONNECTIVITY_PORT,
-    );
+    // Service. The effective type and ports are the block's when set, else the top-level
+    // computed ones the plan recorded (allocated node ports), else the defaults.
+    let mut service_type = known(&s.service_type).unwrap_or_else(|| "NodePort".to_string());
+    let top_port = |v: &tf_provider::value::ValueNumber, d: u16| match v {
+        Value::Value(n) => u16::try_from(*n).unwrap_or(d),
+        _ => d,
+    };
+    let mut api_port = top_port(&s.api_port, DEFAULT_API_PORT);
+    let mut konnectivity_port = top_port(&s.konnectivity_port, DEFAULT_KONNECTIVITY_PORT);
     if let Some(svc) = s.service.as_ref_option() {
         if let Some(t) = known(&svc.kind) {
             match one_of(&t, SERVICE_TYPES) {
@@ -139,7 +143,11 @@ pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
                 }
             }
         }
-        if api_port == konnectivity_port {
+        // A port left unset with NodePort is allocated (never the other one): no collision.
+        let both_set = service_type != "NodePort"
+            || (!svc.api_port.is_null() || s.api_port.is_value())
+                && (!svc.konnectivity_port.is_null() || s.konnectivity_port.is_value());
+        if both_set && api_port == konnectivity_port {
             p.push(
                 &["service", "konnectivity_port"],
                 "Ports collide",
@@ -300,7 +308,7 @@ pub fn spec_from_state(s: &State) -> (Option<HcpSpec>, Problems) {
         }
     }
 
-    let cert_sans = known_list(&s.cert_sans);
+    let cert_sans = known_set(&s.cert_sans);
     for san in &cert_sans {
         if !ip_or_dns(san) {
             p.push(
@@ -388,7 +396,7 @@ pub(crate) mod tests {
                 spec.api_port,
                 spec.konnectivity_port
             ),
-            (1, "ClusterIP", 30443, 30132)
+            (1, "NodePort", 30443, 30132)
         );
         assert!(spec.wait_for_ready);
         assert_eq!(spec.timeouts, DEFAULT_TIMEOUTS);
@@ -530,7 +538,7 @@ pub(crate) mod tests {
             ),
             (
                 State {
-                    cert_sans: Value::Value(vec![Value::Value("not a name".into())]),
+                    cert_sans: Value::Value([Value::Value("not a name".into())].into()),
                     ..minimal()
                 },
                 "cert_sans",
