@@ -31,9 +31,6 @@ resource "k0stack_hosted_control_plane" "dev" {
   name                  = "dev"
   management_cluster_id = k0stack_management_cluster.this.id
   k0s_version           = local.k0s_version
-  service {
-    type = "NodePort"
-  }
 }
 
 resource "k0stack_worker_pool" "dev" {
@@ -52,9 +49,6 @@ resource "k0stack_hosted_control_plane" "staging" {
   name                  = "staging"
   management_cluster_id = k0stack_management_cluster.this.id
   k0s_version           = local.k0s_version
-  service {
-    type = "NodePort"
-  }
 }
 
 resource "k0stack_worker_pool" "staging" {
@@ -75,9 +69,6 @@ resource "k0stack_hosted_control_plane" "prod" {
   management_cluster_id = k0stack_management_cluster.this.id
   k0s_version           = local.k0s_version
   replicas              = 3
-  service {
-    type = "NodePort"
-  }
   # Replicas share one datastore: an etcd cluster run by k0smotron.
   storage {
     type = "etcd"

@@ -32,5 +32,4 @@ inputs = {
   management_cluster_id = "management/kmc-system"
   k0s_version           = "v1.32.6+k0s.0"
   availability_zones    = ["az1", "az2", "az3"]
-  service_type          = "NodePort"
 }

@@ -33,7 +33,6 @@ module "cluster" {
   k0s_version            = "v1.32.6+k0s.0"
   control_plane_replicas = 1
   availability_zones     = ["az1", "az2", "az3"]
-  service_type           = "NodePort"
 
   pools = {
     general = { size = 2, flavor = "m1.small" }

@@ -20,7 +20,7 @@ variable "control_plane_replicas" {
 }
 
 variable "service_type" {
-  description = "How the hosted API server is exposed (`NodePort` or `LoadBalancer`); null: the provider's default."
+  description = "How the hosted API server is exposed (`NodePort` or `LoadBalancer`); null: the provider's default (NodePort, with node ports allocated for it)."
   type        = string
   default     = null
 }
