@@ -604,3 +604,30 @@ fn a_field_set_at_create_is_removed_when_dropped() {
     state_matches(&sim, &tf);
     tf.destroy().assert_ok();
 }
+
+/// Issue 20 item 2: a first apply whose control plane does not become ready in time fails
+/// and says what happens next; `terraform untaint` keeps the Cluster (same uid and CA), and
+/// the next apply finishes the job without replacing it.
+#[test]
+fn a_create_that_times_out_is_kept_by_untaint_and_finished_by_the_next_apply() {
+    let (sim, tf) = start(|sim| dev(&uid_id(sim), "timeouts {\n    create = \"5s\"\n  }"));
+    sim.sim.operator.knobs.lock().unwrap().never_ready = true;
+    let out = tf.apply();
+    out.assert_failed()
+        .assert_contains("Hosted control plane not ready")
+        .assert_contains("terraform untaint");
+    let first = the_cluster(&sim)["metadata"]["uid"].clone();
+    let plan = tf.plan();
+    plan.assert_ok()
+        .assert_contains("is tainted, so must be replaced");
+    tf.run(&["untaint", "-no-color", ADDR]).assert_ok();
+    sim.sim.operator.knobs.lock().unwrap().never_ready = false;
+    tf.apply().assert_ok();
+    assert_eq!(
+        the_cluster(&sim)["metadata"]["uid"],
+        first,
+        "the same Cluster"
+    );
+    let plan = tf.plan_exit_code();
+    assert_eq!(plan.code, Some(0), "the plan is not empty:\n{}", plan.all());
+}

@@ -198,12 +198,7 @@ pub(super) async fn create(
             kube_error(diags, "Cannot write the hosted control plane's objects", e);
             Err(current)
         }
-        Ok(_) => {
-            settle(&kube, diags, &spec, api, &ar, current, |s| {
-                s.timeouts.create
-            })
-            .await
-        }
+        Ok(_) => settle(&kube, diags, &spec, api, &ar, current, Phase::Create).await,
     };
     drop(keeper);
     owning::mark_all_created(&kube, &holding, &instance).await;
@@ -214,6 +209,31 @@ pub(super) async fn create(
 /// was reported (the outputs are still read, best effort).
 type Outcome = Result<Json, Json>;
 
+/// Which operation waits (its timeout, and what a failure means for the next apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Create,
+    Update,
+}
+
+/// What a readiness timeout says happens next. A failed create must fail the run, and
+/// Terraform marks a resource whose create failed as tainted, to be replaced by the next
+/// apply — a new Cluster with a new CA, every worker of the old one orphaned: the message
+/// says how to keep the Cluster instead.
+fn timed_out(why: &str, phase: Phase) -> String {
+    match phase {
+        Phase::Create => format!(
+            "{why}. The Cluster exists and is recorded in the state, but Terraform marks a resource whose create failed as \
+             tainted: the next apply would replace the control plane (delete this Cluster and create a new one, with a new CA). \
+             To keep it and let the next apply finish the job instead, run `terraform untaint <address of this \
+             k0stack_hosted_control_plane>` once the cause is fixed, then apply."
+        ),
+        Phase::Update => format!(
+            "{why}. The Cluster is recorded in the state; fix the cause and apply again: it continues from there."
+        ),
+    }
+}
+
 /// Waits for readiness when the spec asks for it.
 async fn settle(
     kube: &kube::Client,
@@ -222,16 +242,20 @@ async fn settle(
     api: Api,
     ar: &kube::core::ApiResource,
     current: Json,
-    timeout: fn(&HcpSpec) -> Duration,
+    phase: Phase,
 ) -> Outcome {
     if !spec.wait_for_ready {
         return Ok(current);
     }
-    match wait_ready(kube, spec, api, ar, timeout(spec)).await {
+    let timeout = match phase {
+        Phase::Create => spec.timeouts.create,
+        Phase::Update => spec.timeouts.update,
+    };
+    match wait_ready(kube, spec, api, ar, timeout).await {
         Ok(obj) => Ok(obj),
         Err(e) => {
             let detail = match &e {
-                WaitError::Timeout { .. } => format!("{e}. The Cluster exists and is recorded in the state; fix the cause and apply again."),
+                WaitError::Timeout { .. } => timed_out(&e.to_string(), phase),
                 WaitError::Failed(inner) => format!("{inner}"),
             };
             diags.add_error(diag::error(
@@ -377,10 +401,7 @@ pub(super) async fn update(
             return None;
         }
     };
-    let outcome = settle(&kube, diags, &spec, api, &ar, applied, |s| {
-        s.timeouts.update
-    })
-    .await;
+    let outcome = settle(&kube, diags, &spec, api, &ar, applied, Phase::Update).await;
     finish(&kube, diags, planned, api, outcome).await
 }
 
