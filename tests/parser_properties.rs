@@ -109,7 +109,9 @@ proptest! {
             prop_assert_eq!(token_file["permissions"].as_str(), Some("0600"));
             prop_assert_eq!(token_file["content"].as_str(), Some(token.as_str()));
             let runcmd = doc["runcmd"].as_sequence().expect("runcmd");
-            prop_assert!(runcmd.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("k0s install worker --token-file /etc/k0s.token"))));
+            prop_assert!(runcmd.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("/usr/local/bin/k0s install worker --token-file /etc/k0s.token"))));
+            // The token file stays for k0s to read after `k0s start` (issue 15 item 1).
+            prop_assert!(!runcmd.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("rm ") && c.contains("/etc/k0s.token"))));
         }
     }
 }
