@@ -861,6 +861,10 @@ async fn debug_logs_have_method_path_status_duration_but_no_secret() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary run in parallel without a subscriber; one of them may have
+    // registered a log callsite while this thread's subscriber was not there yet, caching
+    // "never interested". Recompute every callsite's interest with this subscriber in place.
+    tracing::callsite::rebuild_interest_cache();
     let mock = Mock::start(|r, n| match r.path.as_str() {
         "/compute/v2.1/servers/detail" if n == 0 => Some(status(
             401,
