@@ -67,6 +67,18 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
+/// An event's message and its other fields, as JSON values.
+fn message_and_fields(event: &Event<'_>) -> (String, Map<String, Value>) {
+    let mut fields = Map::new();
+    let mut visitor = JsonVisitor {
+        message: String::new(),
+        fields: &mut fields,
+    };
+    event.record(&mut visitor);
+    let message = std::mem::take(&mut visitor.message);
+    (message, fields)
+}
+
 /// hclog's level names.
 pub fn hclog_level(level: &Level) -> &'static str {
     match *level {
@@ -108,13 +120,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut fields = Map::new();
-        let mut visitor = JsonVisitor {
-            message: String::new(),
-            fields: &mut fields,
-        };
-        event.record(&mut visitor);
-        let message = std::mem::take(&mut visitor.message);
+        let (message, fields) = message_and_fields(event);
         let meta = event.metadata();
         let now = humantime_now();
         writeln!(
@@ -140,13 +146,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut fields = Map::new();
-        let mut visitor = JsonVisitor {
-            message: String::new(),
-            fields: &mut fields,
-        };
-        event.record(&mut visitor);
-        let message = std::mem::take(&mut visitor.message);
+        let (message, fields) = message_and_fields(event);
         let meta = event.metadata();
         write!(
             writer,

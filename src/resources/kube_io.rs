@@ -134,18 +134,14 @@ pub async fn apply(
     ar: &ApiResource,
     obj: &Value,
 ) -> Result<Value, KubeError> {
-    let name = obj["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let ns = obj["metadata"]["namespace"].as_str().map(String::from);
-    let api = api_for(client, ar, ns.as_deref());
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
-    let out = api
-        .patch(&name, &pp, &Patch::Apply(obj))
-        .await
-        .map_err(|e| err("apply", ar, ns.as_deref(), &name, e))?;
-    Ok(serde_json::to_value(out).expect("objects serialize"))
+    server_side_apply(
+        client,
+        ar,
+        obj,
+        PatchParams::apply(FIELD_MANAGER).force(),
+        "apply",
+    )
+    .await
 }
 
 /// Server-side apply of `obj` with `dryRun=All`: the object as [`apply`] would make it,
@@ -155,17 +151,27 @@ pub async fn apply_dry_run(
     ar: &ApiResource,
     obj: &Value,
 ) -> Result<Value, KubeError> {
+    let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+    server_side_apply(client, ar, obj, pp, "apply (dry run)").await
+}
+
+async fn server_side_apply(
+    client: &kube::Client,
+    ar: &ApiResource,
+    obj: &Value,
+    pp: PatchParams,
+    verb: &'static str,
+) -> Result<Value, KubeError> {
     let name = obj["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     let ns = obj["metadata"]["namespace"].as_str().map(String::from);
     let api = api_for(client, ar, ns.as_deref());
-    let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
     let out = api
         .patch(&name, &pp, &Patch::Apply(obj))
         .await
-        .map_err(|e| err("apply (dry run)", ar, ns.as_deref(), &name, e))?;
+        .map_err(|e| err(verb, ar, ns.as_deref(), &name, e))?;
     Ok(serde_json::to_value(out).expect("objects serialize"))
 }
 
