@@ -73,6 +73,7 @@ const CASES: &[Case] = &[
     Case { resource: "k0stack_hosted_control_plane", body: "@storage {\n    type = \"nats\"\n  }", summary: "Unknown storage type", line: "type = \"nats\"" },
     Case { resource: "k0stack_hosted_control_plane", body: "@storage {\n    type = \"etcd\"\n    etcd {\n      size = \"2 GB\"\n    }\n  }", summary: "Invalid size", line: "size = \"2 GB\"" },
     Case { resource: "k0stack_hosted_control_plane", body: "@k0s_config = \"[1, 2]\"", summary: "Invalid k0s_config", line: "k0s_config = \"[1, 2]\"" },
+    Case { resource: "k0stack_hosted_control_plane", body: "@k0s_config = \"apiVersion: k0s.k0sproject.io/v1beta2\"", summary: "Invalid k0s_config", line: "k0s_config = \"apiVersion: k0s.k0sproject.io/v1beta2\"" },
     Case { resource: "k0stack_hosted_control_plane", body: "@control_plane_flags = [\"enable-metrics\"]", summary: "Invalid flag", line: "control_plane_flags = [\"enable-metrics\"]" },
     Case { resource: "k0stack_hosted_control_plane", body: "@cert_sans = [\"not a name\"]", summary: "Invalid certificate SAN", line: "cert_sans = [\"not a name\"]" },
     Case { resource: "k0stack_hosted_control_plane", body: "@persistence {\n    type = \"pvc\"\n  }", summary: "Missing volume size", line: "persistence {" },

@@ -315,6 +315,23 @@ impl Operator {
             );
             return;
         }
+        // Then the k0s config ConfigMap, which k0smotron generates only from a
+        // `k0s.k0sproject.io/v1beta1` k0sConfig: anything else stops the reconcile.
+        if let Err(e) = check_k0s_config(&spec["k0sConfig"]) {
+            let msg = format!("Failed reconciling configmap, {e}");
+            self.set_status(
+                rt,
+                &ns,
+                &name,
+                generation,
+                replicas,
+                0,
+                false,
+                "ReconcileFailed",
+                &msg,
+            );
+            return;
+        }
         // The hosted API and its address exist from the first reconcile (the pods start).
         let existing = self.hosted.lock().expect("hosted").get(&uid).cloned();
         let hosted = match existing {
@@ -660,6 +677,19 @@ impl Operator {
 /// Turns `stringData` into base64 `data`, as the apiserver does on write.
 /// k0smotron's Service names (`GetNodePortServiceName`, `GetLoadBalancerServiceName`,
 /// `GetClusterIPServiceName` in api/k0smotron.io/v1beta2/k0smotroncluster_types.go).
+/// k0smotron's `generateConfig` (`internal/controller/k0smotron.io/k0smotroncluster_configmap.go`,
+/// v1.10.9 through v2.1.0): no k0sConfig is fine (k0smotron writes its own), a given one
+/// must be `apiVersion: k0s.k0sproject.io/v1beta1`.
+pub fn check_k0s_config(k0s_config: &Value) -> Result<(), String> {
+    if k0s_config.is_null() {
+        return Ok(());
+    }
+    match k0s_config["apiVersion"].as_str().unwrap_or_default() {
+        "k0s.k0sproject.io/v1beta1" => Ok(()),
+        other => Err(format!("unsupported k0s config version: {other}")),
+    }
+}
+
 pub fn service_name(cluster: &str, kind: &str) -> String {
     match kind {
         "NodePort" => format!("kmc-{cluster}-nodeport"),
@@ -689,6 +719,19 @@ pub fn materialize_string_data(mut body: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_k0s_config_without_its_version_is_refused_as_k0smotron_does() {
+        assert!(check_k0s_config(&Value::Null).is_ok());
+        assert!(
+            check_k0s_config(&json!({"apiVersion": "k0s.k0sproject.io/v1beta1", "spec": {}}))
+                .is_ok()
+        );
+        assert_eq!(
+            check_k0s_config(&json!({"spec": {"api": {"sans": ["a"]}}})).unwrap_err(),
+            "unsupported k0s config version: "
+        );
+    }
 
     #[test]
     fn durations_and_string_data() {

@@ -402,6 +402,17 @@ pub(super) async fn update(
         }
     };
     let outcome = settle(&kube, diags, &spec, api, &ar, applied, Phase::Update).await;
+    if outcome.is_ok() {
+        // Only now that the Cluster no longer mounts them (a failed wait leaves them to
+        // the next apply).
+        if let Err(e) = owning::prune_beside(&kube, &spec, instance.as_deref()).await {
+            kube_error(
+                diags,
+                "Cannot delete the objects the control plane no longer uses",
+                e,
+            );
+        }
+    }
     finish(&kube, diags, planned, api, outcome).await
 }
 
@@ -427,6 +438,7 @@ async fn apply_cluster(
         owning::claim(kube, ar, live, i).await?;
     }
     let mut desired = object::cluster_object(spec, api);
+    object::keep_controller_manifests(&mut desired, live, &spec.name);
     ports::annotate(&mut desired, allocated);
     let applied = kube_io::apply(kube, ar, &desired).await?;
     let dropped = prior

@@ -127,7 +127,12 @@ pub fn cluster_object(spec: &HcpSpec, api: Api) -> Value {
             }
         }
     }
-    if k0s_config.as_object().is_some_and(|o| !o.is_empty()) {
+    if let Some(cfg) = k0s_config.as_object_mut().filter(|o| !o.is_empty()) {
+        // Without these k0smotron refuses the whole config ("unsupported k0s config version").
+        cfg.entry("apiVersion")
+            .or_insert_with(|| json!(super::validate::K0S_CONFIG_API_VERSION));
+        cfg.entry("kind")
+            .or_insert_with(|| json!(super::validate::K0S_CONFIG_KIND));
         s.insert("k0sConfig".into(), k0s_config);
     }
     if !spec.control_plane_flags.is_empty() {
@@ -184,6 +189,38 @@ pub fn manifests_configmap(spec: &HcpSpec) -> Option<Value> {
             "data": spec.manifests,
         })
     })
+}
+
+/// The `spec.manifests` entry k0smotron appends itself once the Cluster has an external
+/// address: its endpoint ConfigMap `kmc-<name>-endpoint`, deployed into the hosted cluster
+/// (k0smotron `internal/controller/k0smotron.io/k0smotroncluster_service.go`
+/// `reconcileEndpointConfigMap`, v1.10.9 through v2.1.0).
+pub fn endpoint_manifest_name(cluster: &str) -> String {
+    format!("kmc-{cluster}-endpoint")
+}
+
+/// Keeps in `desired` the manifests entry k0smotron wrote into the live Cluster. The list
+/// is atomic: a forced apply without it would take it away, k0smotron would append it
+/// again, and every apply would roll the control plane twice.
+pub fn keep_controller_manifests(desired: &mut Value, live: &Value, cluster: &str) {
+    let theirs = endpoint_manifest_name(cluster);
+    let Some(entry) = live["spec"]["manifests"]
+        .as_array()
+        .and_then(|m| m.iter().find(|v| v["name"] == theirs.as_str()))
+    else {
+        return;
+    };
+    let Some(spec) = desired["spec"].as_object_mut() else {
+        return;
+    };
+    let list = spec
+        .entry("manifests")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(l) = list.as_array_mut() {
+        if !l.iter().any(|v| v["name"] == theirs.as_str()) {
+            l.push(entry.clone());
+        }
+    }
 }
 
 /// A JSON merge patch that removes every field `old` sets and `new` does not (objects are
@@ -430,6 +467,54 @@ mod tests {
             obj["spec"]["k0sConfig"]["spec"]["api"]["extraArgs"]["v"],
             "2"
         );
+    }
+
+    #[test]
+    fn k0smotrons_endpoint_manifest_is_kept_and_nothing_else_foreign() {
+        let endpoint = json!({"name": "kmc-a-endpoint", "configMap": {"name": "kmc-a-endpoint"}});
+        let live = json!({"spec": {"manifests": [
+            {"name": "k0stack", "configMap": {"name": "a-k0stack-manifests"}},
+            endpoint.clone(),
+            {"name": "hand-made", "configMap": {"name": "x"}}]}});
+        let mut with = json!({"spec": {"manifests": [{"name": "k0stack", "configMap": {"name": "a-k0stack-manifests"}}]}});
+        keep_controller_manifests(&mut with, &live, "a");
+        assert_eq!(with["spec"]["manifests"][1], endpoint);
+        assert_eq!(with["spec"]["manifests"].as_array().unwrap().len(), 2);
+        let mut without = json!({"spec": {}});
+        keep_controller_manifests(&mut without, &live, "a");
+        assert_eq!(without["spec"]["manifests"], json!([endpoint]));
+        // The prior spec had our entry, the new one only k0smotron's: not nulled.
+        assert_eq!(removals(&with["spec"], &without["spec"]), None);
+        let mut none = json!({"spec": {}});
+        keep_controller_manifests(&mut none, &json!({"spec": {}}), "a");
+        assert!(none["spec"].get("manifests").is_none());
+    }
+
+    #[test]
+    fn a_k0s_config_always_carries_the_version_k0smotron_accepts() {
+        for (config, sans) in [
+            (Some(r#"{"spec":{"network":{"provider":"calico"}}}"#), false),
+            (None, true),
+        ] {
+            let mut s = minimal();
+            if let Some(c) = config {
+                s.k0s_config = V::Value(c.into());
+            }
+            if sans {
+                s.cert_sans = V::Value([V::Value("api.example.com".into())].into());
+            }
+            for api in [Api::V1beta1, Api::V1beta2] {
+                let obj = cluster_object(&spec(s.clone()), api);
+                assert_eq!(
+                    obj["spec"]["k0sConfig"]["apiVersion"],
+                    "k0s.k0sproject.io/v1beta1"
+                );
+                assert_eq!(obj["spec"]["k0sConfig"]["kind"], "ClusterConfig");
+            }
+        }
+        // No k0s_config and no SANs: no k0sConfig at all (k0smotron generates its own).
+        let obj = cluster_object(&spec(minimal()), Api::V1beta2);
+        assert!(obj["spec"].get("k0sConfig").is_none(), "{obj}");
     }
 
     #[test]

@@ -111,7 +111,9 @@ pub type Holding = Vec<(LeaseTarget, Value)>;
 /// Otherwise, one the spec wants is created owned by `instance` (a state of an earlier
 /// version, `None`: applied without owner, claimed at the next refresh) or applied when it
 /// is ours (claimed too, when it carried no owner yet); one it does not want is deleted
-/// only when ours. An object of that name that is not ours is an error, and left as it is.
+/// only when ours — and only by [`prune_beside`], after the `Cluster` no longer refers to
+/// it (deleting first would leave the control plane pods a volume that is gone until the
+/// roll). An object of that name that is not ours is an error, and left as it is.
 /// Returns the objects created (a create holds them with its lease).
 pub async fn sync_beside(
     kube: &kube::Client,
@@ -165,15 +167,34 @@ pub async fn sync_beside(
                     not_ours_hint(&who)
                 ))
             }
-            (None, Some(_), Some(true)) => {
-                kube_io::delete(kube, &ar, Some(ns), &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
             (None, _, _) => {}
         }
     }
     Ok(created)
+}
+
+/// Deletes the objects beside the `Cluster` that `spec` no longer wants, when ours; run
+/// once the `Cluster` applied without them has settled.
+pub async fn prune_beside(
+    kube: &kube::Client,
+    spec: &HcpSpec,
+    instance: Option<&str>,
+) -> Result<(), String> {
+    let ns = spec.namespace.as_str();
+    for (ar, name, want) in beside_objects(spec) {
+        if want.is_some() {
+            continue;
+        }
+        let live = kube_io::get(kube, &ar, Some(ns), &name)
+            .await
+            .map_err(|e| e.to_string())?;
+        if live.is_some_and(|l| identity::beside_is_ours(&l, instance, &spec.name, true)) {
+            kube_io::delete(kube, &ar, Some(ns), &name)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 fn not_ours_hint(who: &str) -> String {

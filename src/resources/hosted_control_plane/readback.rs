@@ -40,9 +40,13 @@ fn str_of(v: &Json) -> Option<String> {
     v.as_str().map(String::from)
 }
 
-/// A k0sConfig without the SANs the provider puts there from `cert_sans` (and without the
-/// objects left empty by taking them out).
+/// A k0sConfig without what the provider adds: the SANs from `cert_sans`, the `apiVersion`
+/// and `kind` k0smotron requires (and the objects left empty by taking them out).
 fn without_sans(mut cfg: Json) -> Json {
+    if let Some(c) = cfg.as_object_mut() {
+        c.remove("apiVersion");
+        c.remove("kind");
+    }
     if let Some(api) = cfg.pointer_mut("/spec/api").and_then(Json::as_object_mut) {
         api.remove("sans");
         if api.is_empty() {

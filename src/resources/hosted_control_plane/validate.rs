@@ -19,12 +19,37 @@ pub fn namespace_of_management_cluster(id: &str) -> Option<&str> {
     super::identity::split_id(id).map(|(_, ns)| ns)
 }
 
-/// Parses `k0s_config` (a JSON or YAML object, e.g. from `jsonencode({...})`).
+/// The only k0s configuration version k0smotron accepts in `spec.k0sConfig` (any other
+/// `apiVersion`, or none, stops its reconcile with "unsupported k0s config version":
+/// k0smotron `internal/controller/k0smotron.io/k0smotroncluster_configmap.go`
+/// `generateConfig`, v1.10.9 through v2.1.0).
+pub const K0S_CONFIG_API_VERSION: &str = "k0s.k0sproject.io/v1beta1";
+/// The kind of a k0s configuration document.
+pub const K0S_CONFIG_KIND: &str = "ClusterConfig";
+
+/// Parses `k0s_config` (a JSON or YAML object, e.g. from `jsonencode({...})`). `apiVersion`
+/// and `kind` may be left out (the provider sends k0smotron's only supported ones); when
+/// given they must be those.
 pub fn parse_k0s_config(text: &str) -> Result<serde_json::Value, String> {
     let v: serde_json::Value =
         serde_yaml::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}"))?;
     if !v.is_object() {
         return Err("must be an object, e.g. jsonencode({ spec = { network = { provider = \"calico\" } } })".into());
+    }
+    for (key, only) in [
+        ("apiVersion", K0S_CONFIG_API_VERSION),
+        ("kind", K0S_CONFIG_KIND),
+    ] {
+        match &v[key] {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) if s == only => {}
+            other => {
+                return Err(format!(
+                    "{key} is {other}: k0smotron accepts only {key} {only:?} (or leave it out; \
+                     the provider sets it)"
+                ))
+            }
+        }
     }
     Ok(v)
 }
@@ -587,5 +612,12 @@ pub(crate) mod tests {
         assert!(parse_k0s_config(r#"{"spec":{"network":{"provider":"calico"}}}"#).is_ok());
         assert!(parse_k0s_config("spec:\n  network:\n    provider: calico\n").is_ok());
         assert!(parse_k0s_config("\"text\"").is_err());
+        assert!(
+            parse_k0s_config("apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n")
+                .is_ok()
+        );
+        let wrong = parse_k0s_config("apiVersion: k0s.k0sproject.io/v1beta2\n").unwrap_err();
+        assert!(wrong.contains("k0s.k0sproject.io/v1beta1"), "{wrong}");
+        assert!(parse_k0s_config("kind: Cluster\n").is_err());
     }
 }
