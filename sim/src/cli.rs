@@ -87,7 +87,9 @@ fn parse_versions(s: &str) -> Result<Versions, String> {
     }
     let vs: Vec<String> = s.split(',').map(|v| v.trim().to_string()).collect();
     if vs.iter().any(|v| v.is_empty()) {
-        return Err(format!("{s:?}: a comma-separated list such as v1beta2,v1beta1, or none"));
+        return Err(format!(
+            "{s:?}: a comma-separated list such as v1beta2,v1beta1, or none"
+        ));
     }
     Ok(Versions(vs))
 }

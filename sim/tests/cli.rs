@@ -67,13 +67,25 @@ fn every_subcommand_has_help_with_all_its_options() {
 #[test]
 fn usage_errors_exit_2_with_a_usage_line_and_no_backtrace() {
     for (args, says) in [
-        (&["up", "--dir", "/tmp/x", "--bogus"][..], "unexpected argument '--bogus'"),
+        (
+            &["up", "--dir", "/tmp/x", "--bogus"][..],
+            "unexpected argument '--bogus'",
+        ),
         (&["up"], "--dir <DIR>"),
         (&["down"], "unrecognized subcommand 'down'"),
         (&[], "Usage: k0stack-sim <COMMAND>"),
-        (&["up", "--dir", "/tmp/x", "--vm-error-rate", "2"], "a fraction within 0..1"),
-        (&["up", "--dir", "/tmp/x", "--boot-latency", "2d"], "unknown unit"),
-        (&["up", "--dir", "/tmp/x", "--hosts", "0"], "a positive number"),
+        (
+            &["up", "--dir", "/tmp/x", "--vm-error-rate", "2"],
+            "a fraction within 0..1",
+        ),
+        (
+            &["up", "--dir", "/tmp/x", "--boot-latency", "2d"],
+            "unknown unit",
+        ),
+        (
+            &["up", "--dir", "/tmp/x", "--hosts", "0"],
+            "a positive number",
+        ),
         (&["up", "--dir"], "a value is required for '--dir <DIR>'"),
     ] {
         let o = sim(args);
@@ -86,7 +98,10 @@ fn usage_errors_exit_2_with_a_usage_line_and_no_backtrace() {
             "{args:?}: no usage line: {t}"
         );
         if args.contains(&"--bogus") || args.len() < 2 {
-            assert!(t.contains("Usage: k0stack-sim"), "{args:?}: no usage line: {t}");
+            assert!(
+                t.contains("Usage: k0stack-sim"),
+                "{args:?}: no usage line: {t}"
+            );
         }
         assert!(t.contains(says), "{args:?}: expected {says:?} in {t}");
         assert_no_panic(&o);
@@ -111,7 +126,10 @@ fn runtime_errors_exit_1_with_a_plain_message() {
         assert_eq!(o.status.code(), Some(1), "{t}");
         assert!(t.starts_with("error: "), "{t}");
         assert!(t.contains(seed.to_str().unwrap()), "{t}");
-        assert!(!t.contains("Usage:"), "a runtime error is no usage error: {t}");
+        assert!(
+            !t.contains("Usage:"),
+            "a runtime error is no usage error: {t}"
+        );
         assert_no_panic(&o);
     }
     // A file where the directory should be: creating it fails, plainly.

@@ -511,8 +511,8 @@ fn parse_yaml(body: &Bytes) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))
 }
 
-/// A create/update body in the media type negotiated for the kind (JSON, YAML, or
-/// protobuf for built-in kinds; anything else is 415 as from the real apiserver).
+/// A create/update body in its negotiated media type (JSON, YAML or protobuf; anything
+/// else is 415 as from the real apiserver).
 fn parse_object(
     rt: &ResourceType,
     version: &str,
@@ -520,7 +520,7 @@ fn parse_object(
     body: &Bytes,
 ) -> Result<Value, ApiError> {
     use super::protobuf::{decode, negotiate, Encoding};
-    let v = match negotiate(rt, content_type)? {
+    let v = match negotiate(content_type)? {
         Encoding::Json => parse_json(body)?,
         Encoding::Yaml => parse_yaml(body)?,
         Encoding::Protobuf => decode(rt, version, body)?,

@@ -4,9 +4,7 @@
 use k8s_pb::api::core::v1 as core;
 use serde_json::Value;
 
-use super::json::{
-    condition, int_or_string_omitempty, micro_time, object_meta, time, Obj,
-};
+use super::json::{condition, int_or_string_omitempty, micro_time, object_meta, time, Obj};
 
 pub fn namespace(n: core::Namespace) -> Value {
     let core::Namespace {
@@ -147,7 +145,10 @@ fn service_spec(s: core::ServiceSpec) -> Value {
         })
         .strs("ipFamilies", ip_families)
         .s_ptr("ipFamilyPolicy", ip_family_policy)
-        .b_ptr("allocateLoadBalancerNodePorts", allocate_load_balancer_node_ports)
+        .b_ptr(
+            "allocateLoadBalancerNodePorts",
+            allocate_load_balancer_node_ports,
+        )
         .s_ptr("loadBalancerClass", load_balancer_class)
         .s_ptr("internalTrafficPolicy", internal_traffic_policy)
         .s_ptr("trafficDistribution", traffic_distribution)
@@ -218,7 +219,10 @@ pub fn service_account(s: core::ServiceAccount) -> Value {
             let core::LocalObjectReference { name } = r;
             Obj::new().s("name", name).done()
         })
-        .b_ptr("automountServiceAccountToken", automount_service_account_token)
+        .b_ptr(
+            "automountServiceAccountToken",
+            automount_service_account_token,
+        )
         .done()
 }
 
@@ -268,10 +272,7 @@ pub fn event(e: core::Event) -> Value {
         .s("message", message)
         .m("source", source, |s| {
             let core::EventSource { component, host } = s;
-            Obj::new()
-                .s("component", component)
-                .s("host", host)
-                .done()
+            Obj::new().s("component", component).s("host", host).done()
         })
         .m("firstTimestamp", first_timestamp, time)
         .m("lastTimestamp", last_timestamp, time)

@@ -89,7 +89,10 @@ impl Obj {
         if v.is_empty() {
             return self;
         }
-        self.put(k, Value::Object(v.into_iter().map(|(k, v)| (k, v.into())).collect()))
+        self.put(
+            k,
+            Value::Object(v.into_iter().map(|(k, v)| (k, v.into())).collect()),
+        )
     }
     /// A `map[string][]byte`: base64 in JSON (omitempty).
     pub fn bytes_map(self, k: &str, v: BTreeMap<String, Vec<u8>>) -> Self {
@@ -99,7 +102,11 @@ impl Obj {
         let b64 = base64::engine::general_purpose::STANDARD;
         self.put(
             k,
-            Value::Object(v.into_iter().map(|(k, v)| (k, b64.encode(v).into())).collect()),
+            Value::Object(
+                v.into_iter()
+                    .map(|(k, v)| (k, b64.encode(v).into()))
+                    .collect(),
+            ),
         )
     }
     /// A nested message: written when present (k8s writes value structs always, pointers
@@ -122,7 +129,10 @@ impl Obj {
         if v.is_empty() {
             return self;
         }
-        self.put(k, Value::Object(v.into_iter().map(|(k, v)| (k, f(v))).collect()))
+        self.put(
+            k,
+            Value::Object(v.into_iter().map(|(k, v)| (k, f(v))).collect()),
+        )
     }
     pub fn done(self) -> Value {
         Value::Object(self.0)

@@ -7,9 +7,10 @@
 //! the JSON the store keeps; responses stay JSON (client-go decodes a response by its
 //! `Content-Type`, and asks for `application/vnd.kubernetes.protobuf,application/json`).
 //!
-//! What the apiserver accepts is negotiated per kind (apiserver
-//! `endpoints/handlers/negotiation/negotiate.go`): built-in kinds take JSON, YAML and
-//! protobuf; custom resources JSON and YAML only, so a protobuf body for one is 415.
+//! The media type is negotiated first (apiserver `endpoints/handlers/negotiation/negotiate.go`):
+//! JSON, YAML and protobuf pass for every kind (the custom-resource handler lists protobuf
+//! too, for meta types), anything else is 415. A protobuf body for a custom resource then
+//! fails to decode — an `Unstructured` is no protobuf message — and is 400.
 
 mod core;
 mod json;
@@ -54,22 +55,14 @@ pub fn is_builtin(rt: &ResourceType) -> bool {
         .any(|b| b.group == rt.group && b.kind == rt.kind)
 }
 
-/// The encoding of a create/update body for `rt`, or 415 as the apiserver answers for a
-/// media type the kind does not accept (no header: JSON, the first supported type).
-pub fn negotiate(rt: &ResourceType, content_type: &str) -> Result<Encoding, ApiError> {
-    let builtin = is_builtin(rt);
+/// The encoding of a create/update body, or 415 as the apiserver answers for a media type
+/// it has no serializer for (no header: JSON, the first supported type).
+pub fn negotiate(content_type: &str) -> Result<Encoding, ApiError> {
     match media_type(content_type).as_str() {
         "" | JSON => Ok(Encoding::Json),
         YAML => Ok(Encoding::Yaml),
-        PROTOBUF if builtin => Ok(Encoding::Protobuf),
-        _ => {
-            let accepted = if builtin {
-                vec![JSON, YAML, PROTOBUF]
-            } else {
-                vec![JSON, YAML]
-            };
-            Err(unsupported_media_type(&accepted))
-        }
+        PROTOBUF => Ok(Encoding::Protobuf),
+        _ => Err(unsupported_media_type(&[JSON, YAML, PROTOBUF])),
     }
 }
 
@@ -138,11 +131,20 @@ pub fn decode(rt: &ResourceType, version: &str, body: &[u8]) -> Result<Value, Ap
         .map_err(|e| unrecognized(e.to_string()))?;
     let (api_version, kind) = unknown
         .type_meta
-        .map(|t| (t.api_version.unwrap_or_default(), t.kind.unwrap_or_default()))
+        .map(|t| {
+            (
+                t.api_version.unwrap_or_default(),
+                t.kind.unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     let expected = rt.api_version(version);
     // copyKindDefaults: an empty kind or apiVersion is the endpoint's.
-    let kind = if kind.is_empty() { rt.kind.clone() } else { kind };
+    let kind = if kind.is_empty() {
+        rt.kind.clone()
+    } else {
+        kind
+    };
     let api_version = if api_version.is_empty() {
         expected.clone()
     } else {
@@ -161,6 +163,12 @@ pub fn decode(rt: &ResourceType, version: &str, body: &[u8]) -> Result<Value, Ap
     };
     if kind != rt.kind {
         return Err(cannot(format!("the body is a {kind}, not a {}", rt.kind)));
+    }
+    if !is_builtin(rt) {
+        // protobuf.go `unmarshalToObject`: the CR handler decodes into an Unstructured.
+        return Err(cannot(
+            "object *unstructured.Unstructured does not implement the protobuf marshalling interface and cannot be encoded to a protobuf message".into(),
+        ));
     }
     let raw = unknown.raw.unwrap_or_default();
     let mut obj = to_json(&rt.group, version, &kind, &raw)
@@ -191,8 +199,11 @@ fn to_json(
     kind: &str,
     raw: &[u8],
 ) -> Option<Result<Value, prost::DecodeError>> {
-    use k8s_pb::api::{coordination::v1 as coord, core::v1 as v1, policy::v1 as pol, rbac::v1 as rbac};
-    fn conv<M: Message + Default>(raw: &[u8], f: fn(M) -> Value) -> Result<Value, prost::DecodeError> {
+    use k8s_pb::api::{coordination::v1 as coord, core::v1, policy::v1 as pol, rbac::v1 as rbac};
+    fn conv<M: Message + Default>(
+        raw: &[u8],
+        f: fn(M) -> Value,
+    ) -> Result<Value, prost::DecodeError> {
         M::decode(raw).map(f)
     }
     Some(match (group, version, kind) {

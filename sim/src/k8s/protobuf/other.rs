@@ -76,7 +76,11 @@ pub fn cluster_role(r: rbac::ClusterRole) -> Value {
                 cluster_role_selectors,
             } = a;
             Obj::new()
-                .list("clusterRoleSelectors", cluster_role_selectors, label_selector)
+                .list(
+                    "clusterRoleSelectors",
+                    cluster_role_selectors,
+                    label_selector,
+                )
                 .done()
         })
         .done()

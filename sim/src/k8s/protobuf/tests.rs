@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use k8s_pb::api::core::v1 as v1;
+use k8s_pb::api::core::v1;
 use k8s_pb::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_pb::apimachinery::pkg::runtime::{TypeMeta, Unknown};
 use k8s_pb::apimachinery::pkg::util::intstr::IntOrString;
@@ -137,17 +137,35 @@ fn envelope_errors_are_400_with_the_apiserver_messages() {
     assert!(e.message.contains("empty body"), "{}", e.message);
     let e = decode(&secrets, "v1", b"k8s\0\x0a\xff").unwrap_err();
     assert_eq!(e.code, 400);
-    assert!(e.message.starts_with("the object provided is unrecognized (must be of type Secret): "), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("the object provided is unrecognized (must be of type Secret): "),
+        "{}",
+        e.message
+    );
     let body = envelope("apps/v1", "Secret", vec![]);
     let e = decode(&secrets, "v1", &body).unwrap_err();
-    assert_eq!(e.message, "the API version in the data (apps/v1) does not match the expected API version (v1)");
+    assert_eq!(
+        e.message,
+        "the API version in the data (apps/v1) does not match the expected API version (v1)"
+    );
     let body = envelope("v1", "ConfigMap", vec![]);
     let e = decode(&secrets, "v1", &body).unwrap_err();
-    assert!(e.message.starts_with("ConfigMap in version \"v1\" cannot be handled as a Secret"), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("ConfigMap in version \"v1\" cannot be handled as a Secret"),
+        "{}",
+        e.message
+    );
     let body = envelope("v1", "Secret", vec![0x0a, 0x05, 0x01]);
     let e = decode(&secrets, "v1", &body).unwrap_err();
     assert_eq!(e.code, 400);
-    assert!(e.message.starts_with("Secret in version \"v1\" cannot be handled as a Secret: "), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("Secret in version \"v1\" cannot be handled as a Secret: "),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -166,24 +184,39 @@ fn an_envelope_without_type_meta_takes_the_endpoints_kind() {
         .encode_to_vec(),
     );
     let got = decode(&rt("", "ConfigMap", "configmaps"), "v1", &body).unwrap();
-    assert_eq!((got["kind"].as_str(), got["data"]["k"].as_str()), (Some("ConfigMap"), Some("v")));
+    assert_eq!(
+        (got["kind"].as_str(), got["data"]["k"].as_str()),
+        (Some("ConfigMap"), Some("v"))
+    );
 }
 
 #[test]
-fn media_types_are_negotiated_per_kind() {
-    let secrets = rt("", "Secret", "secrets");
-    let cluster = ResourceType::new("k0smotron.io", &["v1beta2"], "Cluster", "clusters", true);
-    assert_eq!(negotiate(&secrets, "application/vnd.kubernetes.protobuf"), Ok(Encoding::Protobuf));
-    assert_eq!(negotiate(&secrets, "application/json; charset=utf-8"), Ok(Encoding::Json));
-    assert_eq!(negotiate(&secrets, ""), Ok(Encoding::Json));
-    assert_eq!(negotiate(&cluster, "application/yaml"), Ok(Encoding::Yaml));
-    let e = negotiate(&cluster, PROTOBUF).unwrap_err();
+fn media_types_are_negotiated_then_custom_resources_fail_to_decode() {
+    assert_eq!(
+        negotiate("application/vnd.kubernetes.protobuf"),
+        Ok(Encoding::Protobuf)
+    );
+    assert_eq!(
+        negotiate("application/json; charset=utf-8"),
+        Ok(Encoding::Json)
+    );
+    assert_eq!(negotiate(""), Ok(Encoding::Json));
+    assert_eq!(negotiate("application/yaml"), Ok(Encoding::Yaml));
+    let e = negotiate("text/plain").unwrap_err();
     assert_eq!((e.code, e.reason), (415, "UnsupportedMediaType"));
-    assert_eq!(e.message, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
-    let e = negotiate(&secrets, "text/plain").unwrap_err();
     assert_eq!(e.message, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");
-    assert!(patch_refused(&secrets).message.ends_with("application/strategic-merge-patch+json"));
-    assert!(patch_refused(&cluster).message.ends_with("application/apply-patch+yaml"));
+    let cluster = ResourceType::new("k0smotron.io", &["v1beta2"], "Cluster", "clusters", true);
+    let body = envelope("k0smotron.io/v1beta2", "Cluster", vec![]);
+    let e = decode(&cluster, "v1beta2", &body).unwrap_err();
+    assert_eq!((e.code, e.reason), (400, "BadRequest"));
+    assert_eq!(e.message, "Cluster in version \"v1beta2\" cannot be handled as a Cluster: object *unstructured.Unstructured does not implement the protobuf marshalling interface and cannot be encoded to a protobuf message");
+    let secrets = rt("", "Secret", "secrets");
+    assert!(patch_refused(&secrets)
+        .message
+        .ends_with("application/strategic-merge-patch+json"));
+    assert!(patch_refused(&cluster)
+        .message
+        .ends_with("application/apply-patch+yaml"));
 }
 
 #[test]
@@ -192,5 +225,9 @@ fn a_built_in_kind_without_a_converter_is_refused_not_truncated() {
     let body = envelope("v1", "Pod", vec![]);
     let e = decode(&pods, "v1", &body).unwrap_err();
     assert_eq!((e.code, e.reason), (415, "UnsupportedMediaType"));
-    assert!(e.message.contains("does not decode protobuf Pod bodies"), "{}", e.message);
+    assert!(
+        e.message.contains("does not decode protobuf Pod bodies"),
+        "{}",
+        e.message
+    );
 }
