@@ -231,3 +231,111 @@ fn a_built_in_kind_without_a_converter_is_refused_not_truncated() {
         e.message
     );
 }
+
+#[test]
+fn node_fields_keep_their_json_spellings() {
+    use k8s_pb::apimachinery::pkg::api::resource::Quantity;
+    let node = v1::Node {
+        metadata: Some(meta_named("w1")),
+        spec: Some(v1::NodeSpec {
+            pod_cidr: Some("10.244.1.0/24".into()),
+            provider_id: Some("openstack:///abc".into()),
+            unschedulable: Some(true),
+            taints: vec![v1::Taint {
+                key: Some("k".into()),
+                value: Some(String::new()),
+                effect: Some("NoSchedule".into()),
+                time_added: None,
+            }],
+            ..Default::default()
+        }),
+        status: Some(v1::NodeStatus {
+            capacity: BTreeMap::from([(
+                "cpu".to_string(),
+                Quantity {
+                    string: Some("2".into()),
+                },
+            )]),
+            daemon_endpoints: Some(v1::NodeDaemonEndpoints {
+                kubelet_endpoint: Some(v1::DaemonEndpoint { port: Some(10250) }),
+            }),
+            ..Default::default()
+        }),
+    };
+    let body = envelope("v1", "Node", node.encode_to_vec());
+    let nodes = ResourceType::new("", &["v1"], "Node", "nodes", false);
+    let got = decode(&nodes, "v1", &body).unwrap();
+    assert_eq!(
+        got["spec"],
+        json!({"podCIDR": "10.244.1.0/24", "providerID": "openstack:///abc", "unschedulable": true,
+               "taints": [{"key": "k", "effect": "NoSchedule"}]})
+    );
+    assert_eq!(got["status"]["capacity"], json!({"cpu": "2"}));
+    assert_eq!(
+        got["status"]["daemonEndpoints"],
+        json!({"kubeletEndpoint": {"Port": 10250}})
+    );
+}
+
+#[test]
+fn rbac_and_pdb_bodies_decode() {
+    use k8s_pb::api::policy::v1 as policy;
+    use k8s_pb::api::rbac::v1 as rbac;
+    let role = rbac::ClusterRole {
+        metadata: Some(meta_named("r")),
+        rules: vec![rbac::PolicyRule {
+            verbs: vec!["get".into()],
+            non_resource_ur_ls: vec!["/healthz".into()],
+            ..Default::default()
+        }],
+        aggregation_rule: None,
+    };
+    let body = envelope(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        role.encode_to_vec(),
+    );
+    let rt = ResourceType::new(
+        "rbac.authorization.k8s.io",
+        &["v1"],
+        "ClusterRole",
+        "clusterroles",
+        false,
+    );
+    let got = decode(&rt, "v1", &body).unwrap();
+    assert_eq!(
+        got["rules"],
+        json!([{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}])
+    );
+    assert_eq!(got["apiVersion"], "rbac.authorization.k8s.io/v1");
+    let pdb = policy::PodDisruptionBudget {
+        metadata: Some(meta_named("p")),
+        spec: Some(policy::PodDisruptionBudgetSpec {
+            min_available: Some(IntOrString {
+                r#type: Some(1),
+                int_val: Some(0),
+                str_val: Some("50%".into()),
+            }),
+            selector: Some(meta::LabelSelector {
+                match_labels: BTreeMap::from([("app".to_string(), "x".to_string())]),
+                match_expressions: vec![],
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    };
+    let body = envelope("policy/v1", "PodDisruptionBudget", pdb.encode_to_vec());
+    let rt = ResourceType::new(
+        "policy",
+        &["v1"],
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+    );
+    let got = decode(&rt, "v1", &body).unwrap();
+    assert_eq!(
+        got["spec"],
+        json!({"minAvailable": "50%", "selector": {"matchLabels": {"app": "x"}}})
+    );
+    assert!(got.get("status").is_none(), "{got}");
+}
