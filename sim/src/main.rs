@@ -1,190 +1,100 @@
-//! `k0stack-sim up --dir DIR [options]`: serves the simulated clouds until SIGINT/SIGTERM.
+//! `k0stack-sim up --dir DIR [options]`: serves the simulated clouds until SIGINT/SIGTERM
+//! (`k0stack-sim up --help` lists the options).
 //!
 //! Both halves run in one process and share one EventBus: servers booted through the
 //! simulated Nova join the hosted clusters of the simulated k0smotron as workers.
 //!
-//! Options:
-//!   --ready-delay DURATION          time for a hosted control plane to become ready (default 2s)
-//!   --k0smotron-versions LIST       served k0smotron.io versions, storage first
-//!                                   (default v1beta2,v1beta1; `none`: k0smotron not installed)
-//!   --boot-latency DURATION         server BUILD -> ACTIVE (default 2s)
-//!   --join-latency DURATION         ACTIVE server -> Ready node, when its user_data joins (default 200ms)
-//!   --token-ttl DURATION            Keystone token lifetime (default 1h)
-//!   --vm-error-rate FRACTION        boots ending in ERROR (default 0)
-//!   --hosts N                       simulated compute hosts (default 16)
-//!   --seed FILE                     cloud seed (YAML/JSON, see openstack::seed::Seed)
-//!
-//! Writes DIR/clouds.yaml (cloud `k0stack-sim`), DIR/env.sh (OS_* exports and
-//! K0STACK_SIM_ADMIN), then DIR/admin.kubeconfig last: once it exists, all three do.
+//! Usage errors exit 2 with clap's usage line; runtime errors print `error: ...` and exit 1.
 
-use std::time::Duration;
+mod cli;
 
-use anyhow::{bail, Context, Result};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
 use k0stack_sim::k8s::{K8sOptions, K8sSim};
 use k0stack_sim::openstack::{OpenStackOptions, OpenStackSim, Seed};
 use k0stack_sim::{EventBus, UpOptions};
 
-fn usage() -> &'static str {
-    "usage: k0stack-sim up --dir DIR [--ready-delay 2s] [--k0smotron-versions v1beta2,v1beta1|none]\n\
-     \x20      [--boot-latency 2s] [--join-latency 1s] [--token-ttl 1h] [--vm-error-rate 0.05] [--hosts 16] [--seed FILE]"
-}
-
-fn parse_duration(s: &str) -> Result<Duration> {
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num.parse().with_context(|| format!("bad duration {s:?}"))?;
-    Ok(Duration::from_secs_f64(match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => bail!("bad duration {s:?} (use ms, s, m or h)"),
-    }))
-}
-
-fn parse_args(args: &[String]) -> Result<(UpOptions, K8sOptions, OpenStackOptions)> {
-    let mut it = args.iter();
-    if it.next().map(String::as_str) != Some("up") {
-        bail!("{}", usage());
-    }
-    let mut dir = None;
-    let mut k8s = K8sOptions {
-        ready_delay: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let mut os = OpenStackOptions {
-        boot_latency: Duration::from_secs(2),
-        ..Default::default()
-    };
-    while let Some(arg) = it.next() {
-        let mut value = || {
-            it.next()
-                .with_context(|| format!("{arg} needs a value\n{}", usage()))
-        };
-        match arg.as_str() {
-            "--dir" => dir = Some(value()?.into()),
-            "--ready-delay" => k8s.ready_delay = parse_duration(value()?)?,
-            "--k0smotron-versions" => {
-                let v = value()?;
-                k8s.k0smotron_versions = if v == "none" {
-                    vec![]
-                } else {
-                    v.split(',').map(String::from).collect()
-                };
-            }
-            "--boot-latency" => os.boot_latency = parse_duration(value()?)?,
-            "--join-latency" => k8s.join_latency = parse_duration(value()?)?,
-            "--token-ttl" => os.token_ttl = parse_duration(value()?)?,
-            "--vm-error-rate" => {
-                let v = value()?;
-                os.vm_error_rate = v
-                    .parse()
-                    .ok()
-                    .filter(|r| (0.0..=1.0).contains(r))
-                    .with_context(|| format!("--vm-error-rate {v:?}: a fraction within 0..1"))?;
-            }
-            "--hosts" => {
-                let v = value()?;
-                os.hosts = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .with_context(|| format!("--hosts {v:?}: a positive number"))?;
-            }
-            "--seed" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading seed {path}"))?;
-                os.seed = Seed::from_yaml(&text).with_context(|| format!("seed {path}"))?;
-            }
-            other => bail!("unknown argument {other:?}\n{}", usage()),
+fn main() -> ExitCode {
+    let cli::Command::Up(up) = cli::Cli::parse().command;
+    let run = tokio::runtime::Runtime::new()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(serve(up)));
+    match run {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
-    Ok((
-        UpOptions {
-            dir: dir.context("--dir is required")?,
-        },
-        k8s,
-        os,
-    ))
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (opts, mut k8s_opts, mut os_opts) = parse_args(&args)?;
+/// The options of both halves from the command line (the seed file is read here: a
+/// missing or invalid seed is a runtime error, not a usage error).
+fn options(up: cli::Up) -> Result<(UpOptions, K8sOptions, OpenStackOptions)> {
+    let seed = match &up.seed {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading seed {}", path.display()))?;
+            Seed::from_yaml(&text).with_context(|| format!("seed {}", path.display()))?
+        }
+        None => Seed::default(),
+    };
+    let k8s = K8sOptions {
+        ready_delay: up.ready_delay,
+        k0smotron_versions: up.k0smotron_versions.0,
+        join_latency: up.join_latency,
+        ..Default::default()
+    };
+    let os = OpenStackOptions {
+        boot_latency: up.boot_latency,
+        token_ttl: up.token_ttl,
+        vm_error_rate: up.vm_error_rate,
+        hosts: up.hosts,
+        seed,
+        ..Default::default()
+    };
+    Ok((UpOptions { dir: up.dir }, k8s, os))
+}
+
+async fn serve(up: cli::Up) -> Result<()> {
+    let (opts, mut k8s_opts, mut os_opts) = options(up)?;
     std::fs::create_dir_all(&opts.dir)
         .with_context(|| format!("creating {}", opts.dir.display()))?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bus = EventBus::default();
     k8s_opts.bus = bus.clone();
     os_opts.bus = bus;
-    let k8s = K8sSim::start(k8s_opts).await?;
-    let cloud = OpenStackSim::start(os_opts).await?;
-    std::fs::write(opts.dir.join("clouds.yaml"), cloud.clouds_yaml())?;
-    std::fs::write(opts.dir.join("env.sh"), cloud.env_sh())?;
+    let k8s = K8sSim::start(k8s_opts)
+        .await
+        .context("starting the management cluster")?;
+    let cloud = OpenStackSim::start(os_opts)
+        .await
+        .context("starting the OpenStack half")?;
+    let write = |name: &str, text: String| {
+        let path = opts.dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    write("clouds.yaml", cloud.clouds_yaml())?;
+    write("env.sh", cloud.env_sh())?;
     eprintln!(
         "k0stack-sim: OpenStack at {} (clouds.yaml cloud k0stack-sim, admin {})",
         cloud.auth_url(),
         cloud.admin_url()
     );
-    let kubeconfig = opts.dir.join("admin.kubeconfig");
-    std::fs::write(&kubeconfig, k8s.kubeconfig())?;
+    write("admin.kubeconfig", k8s.kubeconfig())?;
     eprintln!(
         "k0stack-sim: management cluster at {} (kubeconfig {})",
         k8s.url,
-        kubeconfig.display()
+        opts.dir.join("admin.kubeconfig").display()
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
     eprintln!("k0stack-sim: stopped");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_options() {
-        let args: Vec<String> = [
-            "up",
-            "--dir",
-            "/tmp/x",
-            "--ready-delay",
-            "500ms",
-            "--k0smotron-versions",
-            "v1beta1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let (o, k, os) = parse_args(&args).unwrap();
-        assert_eq!(os.boot_latency, Duration::from_secs(2));
-        assert_eq!(o.dir.display().to_string(), "/tmp/x");
-        assert_eq!(k.ready_delay, Duration::from_millis(500));
-        assert_eq!(k.k0smotron_versions, vec!["v1beta1"]);
-        assert!(parse_args(&["up".to_string()]).is_err());
-        assert!(parse_args(&["down".to_string()]).is_err());
-        let args: Vec<String> =
-            "up --dir /tmp/x --boot-latency 250ms --token-ttl 1h --vm-error-rate 0.05 --hosts 2"
-                .split(' ')
-                .map(String::from)
-                .collect();
-        let (_, _, os) = parse_args(&args).unwrap();
-        assert_eq!(os.boot_latency, Duration::from_millis(250));
-        assert_eq!(os.token_ttl, Duration::from_secs(3600));
-        assert_eq!(os.vm_error_rate, 0.05);
-        assert_eq!(os.hosts, 2);
-        let bad: Vec<String> = "up --dir /tmp/x --vm-error-rate 2"
-            .split(' ')
-            .map(String::from)
-            .collect();
-        assert!(parse_args(&bad).is_err());
-    }
 }

@@ -490,13 +490,40 @@ fn discovery(store: &Store, path: &str) -> Option<Resp> {
     ))
 }
 
+/// A patch body (its content type is the patch type): JSON, or YAML for apply patches.
 fn parse_body(content_type: &str, body: &Bytes) -> Result<Value, ApiError> {
     let v = if content_type.contains("yaml") {
-        serde_yaml::from_slice::<Value>(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?
+        parse_yaml(body)?
     } else {
-        serde_json::from_slice::<Value>(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+        parse_json(body)?
+    };
+    // The apiserver stores Secret stringData as base64 data.
+    Ok(super::k0smotron::materialize_string_data(v))
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice::<Value>(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+fn parse_yaml(body: &Bytes) -> Result<Value, ApiError> {
+    serde_yaml::from_slice::<Value>(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))
+}
+
+/// A create/update body in its negotiated media type (JSON, YAML or protobuf; anything
+/// else is 415 as from the real apiserver).
+fn parse_object(
+    rt: &ResourceType,
+    version: &str,
+    content_type: &str,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
+    use super::protobuf::{decode, negotiate, Encoding};
+    let v = match negotiate(content_type)? {
+        Encoding::Json => parse_json(body)?,
+        Encoding::Yaml => parse_yaml(body)?,
+        Encoding::Protobuf => decode(rt, version, body)?,
     };
     // The apiserver stores Secret stringData as base64 data.
     Ok(super::k0smotron::materialize_string_data(v))
@@ -538,7 +565,7 @@ fn rest(
             Ok((200, list_body(&rt, &t.version, items, store.resource_version())))
         }
         (Method::GET, true) => store.get(&rt, &ns, &name).map(|o| (200, out(o))),
-        (Method::POST, false) => parse_body(content_type, body).and_then(|b| {
+        (Method::POST, false) => parse_object(&rt, &t.version, content_type, body).and_then(|b| {
             if b["metadata"]["namespace"].as_str().is_some_and(|bns| rt.namespaced && !ns.is_empty() && bns != ns) {
                 return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request".into()));
             }
@@ -551,7 +578,10 @@ fn rest(
             }
             r
         }
-        (Method::PUT, true) => parse_body(content_type, body).and_then(|b| store.update(&rt, &ns, &name, into(b), &manager, status_only).map(|o| (200, out(o)))),
+        (Method::PUT, true) => parse_object(&rt, &t.version, content_type, body).and_then(|b| store.update(&rt, &ns, &name, into(b), &manager, status_only).map(|o| (200, out(o)))),
+        (Method::PATCH, true) if super::protobuf::media_type(content_type) == super::protobuf::PROTOBUF => {
+            Err(super::protobuf::patch_refused(&rt))
+        }
         (Method::PATCH, true) => parse_body(content_type, body).and_then(|b| {
             if content_type.starts_with("application/apply-patch") {
                 if b["metadata"]["name"].as_str().is_some_and(|n| n != name) {

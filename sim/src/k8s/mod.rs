@@ -11,6 +11,7 @@ pub mod join;
 pub mod k0smotron;
 pub mod kubelet;
 pub mod nodeports;
+pub mod protobuf;
 pub mod rollout;
 pub mod store;
 pub mod table;
