@@ -173,3 +173,41 @@ fn pool_servers(cloud: &CloudSim) -> usize {
         .filter(|s| s.name.starts_with("general-") && !s.deleting && s.status != "DELETED")
         .count()
 }
+
+/// k0smotron 1.x cannot finish deleting a request whose Cluster is gone; the provider's
+/// finalizer would hold it forever. Destroying the pool after its control plane vanished
+/// (a member was still booting, so its request was kept) leaves no request behind.
+#[test]
+fn k0smotron_1_requests_of_a_vanished_control_plane_do_not_hang() {
+    let cloud = cloud(&["v1beta1"], Duration::from_secs(2));
+    let tf = setup(&cloud, 1, false);
+    tf.apply().assert_ok();
+    let kept = requests(&cloud);
+    assert_eq!(kept.len(), 1, "kept for the member still booting");
+    assert_eq!(
+        kept[0]["metadata"]["finalizers"],
+        serde_json::json!([k0stack::resources::worker_pool::token::FINALIZER])
+    );
+    {
+        let mut store = cloud.k8s.api.store.lock().unwrap();
+        let rt = store.find_kind("k0smotron.io", "Cluster").unwrap();
+        store.delete(&rt, "kmc-system", "dev").unwrap();
+    }
+    cloud.k8s.api.changed.notify_waiters();
+    cloud.wait_for("the Cluster to be gone", || {
+        cloud
+            .k8s
+            .operator
+            .cluster_uid("kmc-system", "dev")
+            .is_none()
+    });
+    tf.run(&[
+        "destroy",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-target=k0stack_worker_pool.general",
+    ])
+    .assert_ok();
+    cloud.wait_for("the request to be gone", || requests(&cloud).is_empty());
+}

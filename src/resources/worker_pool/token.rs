@@ -187,6 +187,9 @@ impl Requests<'_> {
                 n += 1;
             }
         }
+        if self.api == Api::V1beta1 && !names.is_empty() {
+            self.release_orphans(names).await?;
+        }
         let left: Vec<Tracked> = tracked
             .iter()
             .filter(|t| !names.contains(&t.name))
@@ -196,6 +199,36 @@ impl Requests<'_> {
             record::set_token_requests(self.kube, self.ns, self.uid, &left).await?;
         }
         Ok(n)
+    }
+
+    /// A 1.x controller cannot finish deleting a request whose Cluster is gone ("Failed
+    /// getting cluster", retried forever), so the finalizer the provider added would hold
+    /// it (and its namespace) for good. The token died with its control plane: the
+    /// provider takes its finalizer back.
+    async fn release_orphans(&self, names: &[String]) -> Result<(), KubeError> {
+        let car = kube_io::cluster_resource(self.api);
+        if kube_io::get(self.kube, &car, Some(self.ns), self.cluster)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let ar = jtr_resource(self.api);
+        for name in names {
+            let Some(j) = kube_io::get(self.kube, &ar, Some(self.ns), name).await? else {
+                continue;
+            };
+            let f: Vec<Value> = j["metadata"]["finalizers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|x| *x != FINALIZER)
+                .cloned()
+                .collect();
+            let patch = json!({"metadata": {"finalizers": f}});
+            kube_io::patch_merge(self.kube, &ar, Some(self.ns), name, &patch).await?;
+        }
+        Ok(())
     }
 
     /// Revokes the requests no member needs any more (see [`token_plan::to_revoke`]).
