@@ -264,7 +264,7 @@ async fn join_token_requests_give_a_k0s_token_secret() {
         })
         .await;
         let labels = &secret["metadata"]["labels"];
-        assert_eq!(labels["k0smotron.io/cluster"], "jc.default", "{api:?}");
+        assert_eq!(labels["k0smotron.io/cluster"], "jc", "{api:?}");
         assert_eq!(labels["k0smotron.io/role"], "worker");
         assert_eq!(labels["k0smotron.io/token-request"], "jc-workers");
         let data = kube_io::secret_data(&client, "default", "jc-workers")

@@ -79,7 +79,10 @@ async fn token_round_trip(api: Api) {
         .unwrap()
     })
     .await;
-    assert_eq!(secret["metadata"]["labels"][LABEL_CLUSTER], "jt.default");
+    assert_eq!(
+        secret["metadata"]["labels"][LABEL_CLUSTER], "jt",
+        "the plain Cluster name"
+    );
     assert_eq!(secret["metadata"]["labels"][LABEL_REQUEST], "jt-pool");
     let data = kube_io::secret_data(&client, "default", "jt-pool")
         .await

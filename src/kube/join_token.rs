@@ -13,7 +13,9 @@ use std::io::Read;
 use crate::framework::secret::Secret;
 use base64::Engine;
 
-/// Labels k0smotron puts on the token Secret (`k0smotron.io/cluster` is `<cluster>.<ns>`).
+/// Labels k0smotron puts on the token Secret (`k0smotron.io/cluster` is the plain Cluster
+/// name, `internal/controller/k0smotron.io/jointokenrequest_controller.go` `generateSecret`,
+/// v1.10.9 and v2.x). The provider reads the Secret by name only, never by these labels.
 pub const LABEL_CLUSTER: &str = "k0smotron.io/cluster";
 pub const LABEL_ROLE: &str = "k0smotron.io/role";
 pub const LABEL_REQUEST: &str = "k0smotron.io/token-request";

@@ -5,6 +5,9 @@ use serde_json::{json, Map, Value};
 
 use super::store::ResourceType;
 
+/// `V1Beta1ClusterRefNamespaceAnnotation` (k0smotron v2 `api/k0smotron.io/v1beta2/jointokenrequest_types.go`).
+const REF_NAMESPACE: &str = "k0smotron.io/cluster-ref-namespace";
+
 fn take(m: &mut Map<String, Value>, k: &str) -> Option<Value> {
     m.remove(k).filter(|v| !v.is_null())
 }
@@ -20,16 +23,29 @@ pub fn k0smotron(rt: &ResourceType, from: &str, to: &str, mut body: Value) -> Va
     match (rt.plural.as_str(), from, to) {
         ("clusters", "v1beta1", "v1beta2") => cluster_up(body),
         ("clusters", "v1beta2", "v1beta1") => cluster_down(body),
+        // k0smotron v2 `api/k0smotron.io/v1beta1/jointokenrequest_conversion.go`: a non-empty
+        // `clusterRef.namespace` goes into an annotation (and comes back from it).
         ("jointokenrequests", "v1beta1", "v1beta2") => {
+            let mut ref_ns = None;
             if let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) {
                 if let Some(r) = take(spec, "clusterRef") {
                     spec.insert("clusterName".into(), r["name"].clone());
+                    ref_ns = r["namespace"]
+                        .as_str()
+                        .filter(|n| !n.is_empty())
+                        .map(String::from);
                 }
+            }
+            if let Some(ns) = ref_ns {
+                body["metadata"]["annotations"][REF_NAMESPACE] = json!(ns);
             }
             body
         }
         ("jointokenrequests", "v1beta2", "v1beta1") => {
-            let ns = body["metadata"]["namespace"].clone();
+            let ns = body["metadata"]["annotations"][REF_NAMESPACE]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) {
                 if let Some(n) = take(spec, "clusterName") {
                     spec.insert("clusterRef".into(), json!({"name": n, "namespace": ns}));
@@ -173,10 +189,18 @@ mod tests {
         let v1 = json!({"metadata": {"namespace": "kmc"}, "spec": {"clusterRef": {"name": "dev", "namespace": "kmc"}, "expiry": "1h"}});
         let v2 = k0smotron(&rt("jointokenrequests"), "v1beta1", "v1beta2", v1);
         assert_eq!(v2["spec"], json!({"clusterName": "dev", "expiry": "1h"}));
+        assert_eq!(v2["metadata"]["annotations"][REF_NAMESPACE], "kmc");
         let back = k0smotron(&rt("jointokenrequests"), "v1beta2", "v1beta1", v2);
         assert_eq!(
             back["spec"]["clusterRef"],
             json!({"name": "dev", "namespace": "kmc"})
+        );
+        // Written as v1beta2: no annotation, so v1beta1 readers see no namespace.
+        let native = json!({"metadata": {"namespace": "kmc"}, "spec": {"clusterName": "dev"}});
+        let down = k0smotron(&rt("jointokenrequests"), "v1beta2", "v1beta1", native);
+        assert_eq!(
+            down["spec"]["clusterRef"],
+            json!({"name": "dev", "namespace": ""})
         );
     }
 }

@@ -183,6 +183,15 @@ pub fn decode_join_token(token: &str) -> Result<(String, String), String> {
     Ok((server, bootstrap))
 }
 
+/// What k0s logs when the kubelet's bootstrap token is refused (revoked by `k0s token
+/// invalidate`, or expired): the apiserver's bootstrap-token authenticator answers 401, the
+/// CSR is never created (client-go `util/certificate/csr`), k0s retries, then exits and
+/// systemd restarts it forever (k0s `pkg/component/worker/utils.go`
+/// `BootstrapKubeletKubeconfig`). `why` says which (the sim's own note, in parentheses).
+pub(crate) fn kubelet_bootstrap_refused(why: &str) -> String {
+    format!("k0s worker: failed to bootstrap kubelet client configuration: cannot create certificate signing request: Unauthorized ({why})")
+}
+
 /// A `key=value:Effect` taint as a Node taint.
 fn taint_json(t: &str) -> Value {
     let (kv, effect) = t.rsplit_once(':').unwrap_or((t, "NoSchedule"));
@@ -271,11 +280,14 @@ impl Joiner {
                 "the bootstrap token is not known to any hosted control plane".into(),
             );
         };
-        if let Some(problem) = hosted.token_problem(&bootstrap) {
-            return self.refuse(&vm, problem);
-        }
+        // cloud-init downloads and installs k0s, `k0s start` returns, and only when the
+        // service runs does k0s read the token file and the kubelet bootstrap with it: the
+        // token must still be valid then, not merely when the server became ACTIVE.
         let latency = *self.join_latency.lock().expect("latency");
         tokio::time::sleep(latency).await;
+        if let Some(problem) = hosted.token_problem(&bootstrap) {
+            return self.refuse(&vm, kubelet_bootstrap_refused(&problem));
+        }
         let mut labels = json!({"kubernetes.io/hostname": vm.hostname, "kubernetes.io/os": "linux", "node.k0sproject.io/role": "worker", "node.kubernetes.io/instance-type": vm.flavor});
         for (k, v) in &req.labels {
             labels[k] = json!(v);

@@ -1,7 +1,7 @@
 //! k0smotron controller emulation: reconciles `Cluster`s (status, finalizer,
 //! `externalAddress`, `<name>-ca` / `<name>-kubeconfig` Secrets, a hosted API per cluster,
-//! rolling on version changes) and `JoinTokenRequest`s (token Secrets in the real format,
-//! revoked on delete). Works on the v1beta2 shape; objects stored as v1beta1 are converted.
+//! rolling on version changes) and `JoinTokenRequest`s ([`jtr`]: per k0smotron generation).
+//! Works on the v1beta2 shape; objects stored as v1beta1 are converted.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,6 +14,8 @@ use super::api::ApiServer;
 use super::convert;
 use super::hosted::Hosted;
 use super::store::ResourceType;
+
+pub mod jtr;
 
 pub const FINALIZER: &str = "k0smotron.io/finalizer";
 const MANAGER: &str = "k0smotron";
@@ -54,6 +56,7 @@ pub struct Operator {
     seen: Mutex<BTreeMap<String, Seen>>,
 
     known_jtrs: Mutex<BTreeMap<String, String>>,
+    jtr_retries: Mutex<BTreeMap<String, jtr::Retry>>,
 }
 
 fn parse_go_duration(s: &str) -> Option<Duration> {
@@ -91,6 +94,7 @@ impl Operator {
             seen: Mutex::new(BTreeMap::new()),
 
             known_jtrs: Mutex::new(BTreeMap::new()),
+            jtr_retries: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -571,106 +575,6 @@ impl Operator {
     pub fn hosted_for(&self, ns: &str, name: &str) -> Option<Arc<Hosted>> {
         let uid = self.cluster_uid(ns, name)?;
         self.hosted.lock().expect("hosted").get(&uid).cloned()
-    }
-
-    fn reconcile_jtrs(&self, rt: &ResourceType) {
-        let jtrs = self.mgmt.store.lock().expect("store").list(rt, None, None);
-        let mut present = BTreeMap::new();
-        for j in jtrs {
-            let j = convert::k0smotron(rt, &rt.versions[0], "v1beta2", j);
-            let ns = j["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let name = j["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let cluster = j["spec"]["clusterName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let key = format!("{ns}/{name}");
-            if let Some(u) = self.cluster_uid(&ns, &cluster) {
-                present.insert(key.clone(), u);
-            }
-            if j["metadata"].get("deletionTimestamp").is_some() {
-                continue;
-            }
-            if j["status"]["tokenID"].as_str().is_some() {
-                continue;
-            }
-            let Some(cluster_uid) = self.cluster_uid(&ns, &cluster) else {
-                continue;
-            };
-            let Some(hosted) = self
-                .hosted
-                .lock()
-                .expect("hosted")
-                .get(&cluster_uid)
-                .cloned()
-            else {
-                continue;
-            };
-            let ready = self
-                .seen
-                .lock()
-                .expect("seen")
-                .get(&cluster_uid)
-                .is_some_and(|s| s.ready_generation > 0);
-            if !ready {
-                continue; // `k0s token create` runs in the control plane pod: it must be up
-            }
-            let server = {
-                let store = self.mgmt.store.lock().expect("store");
-                let crt = store.find_kind("k0smotron.io", "Cluster");
-                let c = crt.and_then(|crt| {
-                    store
-                        .get(&crt, &ns, &cluster)
-                        .ok()
-                        .map(|o| convert::k0smotron(&crt, &crt.versions[0], "v1beta2", o))
-                });
-                let addr = c
-                    .as_ref()
-                    .and_then(|c| c["spec"]["externalAddress"].as_str().map(String::from))
-                    .unwrap_or_else(|| hosted.addr.ip().to_string());
-                format!("https://{addr}:{}", hosted.addr.port())
-            };
-            let expiry = parse_go_duration(j["spec"]["expiry"].as_str().unwrap_or("0s"));
-            let (id, token) = hosted.mint_join_token(&key, &server, expiry);
-            let role = j["spec"]["role"].as_str().unwrap_or("worker").to_string();
-            {
-                let mut store = self.mgmt.store.lock().expect("store");
-                if let Some(srt) = store.find("", "v1", "secrets") {
-                    let uid = j["metadata"]["uid"].clone();
-                    let body = materialize_string_data(
-                        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                        "metadata": {"name": name, "namespace": ns,
-                            "labels": {"k0smotron.io/cluster": format!("{cluster}.{ns}"), "k0smotron.io/role": role, "k0smotron.io/token-request": name},
-                            "ownerReferences": [{"apiVersion": format!("k0smotron.io/{}", rt.versions[0]), "kind": "JoinTokenRequest", "name": name, "uid": uid, "controller": true}]},
-                        "stringData": {"token": token}}),
-                    );
-                    let _ = store.apply(&srt, &ns, &name, body, MANAGER, true);
-                }
-            }
-            let status = json!({"status": {"tokenID": id, "conditions": [{"type": "JoinTokenSecretCreated", "status": "True", "reason": "Created", "lastTransitionTime": super::store::now_rfc3339()}]}});
-            self.patch(rt, &ns, &name, status, true);
-        }
-        let mut known = self.known_jtrs.lock().expect("jtrs");
-        for (key, cluster) in known.iter() {
-            if !present.contains_key(key) {
-                if let Some(h) = self.hosted.lock().expect("hosted").get(cluster) {
-                    h.revoke(key);
-                }
-                // Owned token Secret goes with its JTR (garbage collection).
-                let (ns, name) = key.split_once('/').unwrap_or_default();
-                let mut store = self.mgmt.store.lock().expect("store");
-                if let Some(srt) = store.find("", "v1", "secrets") {
-                    let _ = store.delete(&srt, ns, name);
-                }
-            }
-        }
-        *known = present;
     }
 }
 

@@ -302,9 +302,11 @@ pub async fn apply(
     if let Err(e) = record::confirm(&kube, &ns, &pool.pool_id, &uid, &hcp_uid).await {
         tracing::warn!(pool = %pool.pool_id, "cannot mark the pool's record created: {e}");
     }
+    // Tokens no member needs any more are revoked; members still booting (wait_for_nodes =
+    // false, or a failed apply) keep theirs until a later apply or refresh.
+    pool.settle_tokens(&observed).await;
     match result {
         Ok(()) => {
-            pool.revoke_tokens().await;
             if let Some(old) = recorded_group.filter(|old| Some(old) != group.as_ref()) {
                 if let Err(e) = pool.os.delete_server_group(&old).await {
                     tracing::warn!(pool = %pool.pool_id, "cannot delete the old server group {old}: {e}");
@@ -313,7 +315,6 @@ pub async fn apply(
             tracing::info!(pool = %pool.pool_id, "{}", observe::progress(&observed, pool.spec.size, &pool.hash));
         }
         Err(e) => {
-            // The join token stays valid until it expires: members still booting can join.
             error(
                 diags,
                 "Worker pool not converged",

@@ -182,6 +182,8 @@ pub struct Ownership<'a> {
     pub hcp_uid: &'a str,
     pub pool_id: &'a str,
     pub hash: &'a str,
+    /// The join token request whose token the member's user data carries.
+    pub join_token_request: Option<&'a str>,
 }
 
 /// The create request of one member.
@@ -197,6 +199,9 @@ pub fn create_request(
     let mut metadata: BTreeMap<String, String> = t.metadata.clone();
     metadata.insert(META_POOL.into(), owner.pool_id.to_string());
     metadata.insert(META_TEMPLATE.into(), owner.hash.to_string());
+    if let Some(r) = owner.join_token_request {
+        metadata.insert(super::token_plan::META_REQUEST.into(), r.to_string());
+    }
     let boot_volume = t.boot_volume_size.map(|size_gb| BootVolume {
         image_id: t.image_id.clone(),
         size_gb,
@@ -249,6 +254,7 @@ mod tests {
             hcp_uid: "c1",
             pool_id: "kmc/dev/general",
             hash: "h1",
+            join_token_request: Some("k0stack-p1-1"),
         };
         let r = create_request(
             &rt(),
@@ -261,6 +267,10 @@ mod tests {
         assert_eq!(r.tags, ["k0stack", "k0stack-pool=p1", "k0stack-cluster=c1"]);
         assert_eq!(r.metadata[META_TEMPLATE], "h1");
         assert_eq!(r.metadata[META_POOL], "kmc/dev/general");
+        assert_eq!(
+            r.metadata[super::super::token_plan::META_REQUEST],
+            "k0stack-p1-1"
+        );
         assert_eq!(r.metadata["team"], "a");
         assert_eq!(r.image_id.as_deref(), Some("i"));
         assert_eq!(r.security_groups, ["k0s-worker"]);

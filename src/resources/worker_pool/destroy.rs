@@ -8,6 +8,7 @@ use crate::framework::{diag, timeouts};
 use crate::provider::ProviderHandle;
 use crate::resources::hosted_control_plane::access;
 use crate::resources::hosted_control_plane::object::Api;
+use crate::resources::kube_io;
 
 use super::cloud::ResolvedTemplate;
 use super::model::*;
@@ -79,7 +80,13 @@ pub async fn destroy(
     if reachable && hcp.as_ref().is_some_and(|h| h.kubeconfig.is_none()) {
         tracing::warn!(pool = %format!("{hcp_id}/{}", known(&state.name).unwrap_or_default()), "the hosted cluster's kubeconfig is not available: nodes are not drained");
     }
-    let api = hcp.as_ref().map(|h| h.api).unwrap_or(Api::V1beta2);
+    // The control plane may be gone: the API its join token requests were made with is
+    // then the one the management cluster serves (k0smotron 1.x serves only v1beta1).
+    let api = match (&hcp, mgmt.as_ref().filter(|_| reachable)) {
+        (Some(h), _) => h.api,
+        (None, Some(kube)) => kube_io::k0smotron_api(kube).await.unwrap_or(Api::V1beta2),
+        (None, None) => Api::V1beta2,
+    };
     let (spec, _) = spec_from_state(state);
     let spec = spec.unwrap_or_else(|| fallback_spec(state, ns, hcp_name));
     let timeout = timeouts::resolve(state.timeouts.as_ref_option(), DEFAULT_TIMEOUTS)

@@ -21,4 +21,5 @@ pub mod rollout;
 pub mod schema;
 pub mod template;
 pub mod token;
+pub mod token_plan;
 pub mod validate;

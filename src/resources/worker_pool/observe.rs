@@ -295,6 +295,22 @@ pub fn views(observed: &[Observed], policy: StoppedPolicy) -> Vec<MemberView> {
         .collect()
 }
 
+/// What each member says about its join token (for [`super::token_plan::to_revoke`]).
+pub fn member_tokens(observed: &[Observed]) -> Vec<super::token_plan::MemberToken> {
+    observed
+        .iter()
+        .map(|o| super::token_plan::MemberToken {
+            request: o
+                .server
+                .metadata
+                .get(super::token_plan::META_REQUEST)
+                .cloned(),
+            joined: o.node.as_ref().is_some_and(|n| n.ready),
+            failed: o.health == Health::Failed,
+        })
+        .collect()
+}
+
 /// The `members` attribute, in creation order.
 pub fn members(observed: &[Observed]) -> Vec<Member> {
     let s = |v: &str| Value::Value(v.to_string().into());
@@ -411,6 +427,40 @@ mod tests {
             ready,
             pool_uid: None,
         }
+    }
+
+    #[test]
+    fn members_name_their_token_and_whether_they_still_need_it() {
+        let with = |id: &str, node: Option<bool>, health: Health| Observed {
+            server: ServerFacts {
+                metadata: [(
+                    super::super::token_plan::META_REQUEST.to_string(),
+                    "r1".to_string(),
+                )]
+                .into(),
+                ..server(id, "ACTIVE", "2026-01-01T00:00:00Z")
+            },
+            node: node.map(|r| self::node(id, r)),
+            health,
+        };
+        // wait_for_nodes = false counts an ACTIVE member Ready: the node decides, not health.
+        let t = member_tokens(&[
+            with("a", None, Health::Ready),
+            with("b", Some(true), Health::Ready),
+            with("c", Some(false), Health::Joining),
+            with("d", None, Health::Failed),
+        ]);
+        assert_eq!(t[0].request.as_deref(), Some("r1"));
+        assert_eq!(
+            t.iter().map(|m| (m.joined, m.failed)).collect::<Vec<_>>(),
+            [(false, false), (true, false), (false, false), (false, true)]
+        );
+        let old = member_tokens(&[Observed {
+            server: server("e", "ACTIVE", "2026-01-01T00:00:00Z"),
+            node: None,
+            health: Health::Joining,
+        }]);
+        assert_eq!(old[0].request, None);
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub struct Pool {
     pub recorded_nodes: BTreeSet<String>,
     /// Metadata keys the recorded configuration set and the planned one does not.
     pub removed_metadata: BTreeSet<String>,
-    token: OnceCell<Secret>,
+    token: OnceCell<(String, Secret)>,
     /// Since when, and why, the hosted cluster's nodes cannot be listed.
     nodes_error: std::sync::Mutex<Option<(Instant, String)>>,
 }
@@ -221,44 +221,59 @@ impl Pool {
         ))
     }
 
-    async fn token(&self, deadline: Instant) -> Result<&Secret, ApplyError> {
+    /// The instance's join token requests (None: the management cluster is unreachable).
+    fn requests(&self) -> Option<token::Requests<'_>> {
+        Some(token::Requests {
+            kube: self.mgmt.as_ref()?,
+            api: self.api,
+            ns: &self.hcp_ns,
+            cluster: &self.hcp_name,
+            uid: &self.uid,
+            pool_id: &self.pool_id,
+            hcp_uid: &self.hcp_uid,
+        })
+    }
+
+    /// This apply's token (minted once, on the first create): (request name, token). The
+    /// wait for k0smotron is bounded by what is left of the operation.
+    async fn token(&self, deadline: Instant) -> Result<&(String, Secret), ApplyError> {
         self.token
             .get_or_try_init(|| async {
-                let valid_for =
-                    deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(300);
-                let mgmt = self
-                    .mgmt
-                    .as_ref()
+                let left = deadline.saturating_duration_since(Instant::now());
+                let requests = self
+                    .requests()
                     .ok_or_else(|| token::TokenError::NotIssued {
                         request: self.pool_id.clone(),
                         detail: "the management cluster cannot be reached".into(),
                     })?;
-                let (_, t) = token::mint(
-                    mgmt,
-                    self.api,
-                    &self.hcp_ns,
-                    &self.hcp_name,
-                    &self.uid,
-                    valid_for,
-                )
-                .await?;
-                Ok::<_, ApplyError>(t)
+                let minted = requests.mint(left + Duration::from_secs(300), left).await?;
+                Ok::<_, ApplyError>(minted)
             })
             .await
     }
 
-    /// Revokes the tokens this pool minted (this apply's, and any left by an interrupted one).
-    pub async fn revoke_tokens(&self) {
-        let Some(mgmt) = &self.mgmt else {
+    /// Revokes the join tokens no member needs any more: every member minted with them
+    /// joined (or failed, or is gone), or they expired. Members still booting keep theirs
+    /// (their k0s reads the token when its service starts, after the apply may have
+    /// returned); a later apply or refresh revokes it.
+    pub async fn settle_tokens(&self, observed: &[Observed]) {
+        let Some(requests) = self.requests() else {
             tracing::warn!(pool = %self.pool_id, "the management cluster cannot be reached: join tokens of this pool are left to expire");
             return;
         };
-        match token::revoke_all(mgmt, self.api, &self.hcp_ns, &self.uid).await {
-            Ok(n) if n > 0 => {
-                tracing::info!(pool = %self.pool_id, revoked = n, "join tokens revoked")
+        let nodes_known = self.workload.is_some() && self.nodes_unreadable().is_none();
+        requests
+            .settle(&observe::member_tokens(observed), nodes_known)
+            .await;
+    }
+
+    /// Revokes every join token of the pool (destroy).
+    pub async fn revoke_all_tokens(&self) {
+        match self.requests() {
+            Some(r) => r.revoke_all().await,
+            None => {
+                tracing::warn!(pool = %self.pool_id, "the management cluster cannot be reached: join tokens of this pool are left to expire")
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(pool = %self.pool_id, "cannot revoke join tokens: {e}"),
         }
     }
 
@@ -296,7 +311,7 @@ impl Pool {
         zone: Option<String>,
         deadline: Instant,
     ) -> Result<String, ApplyError> {
-        let token = self.token(deadline).await?;
+        let (request, token) = self.token(deadline).await?;
         // The pool label is not part of the template (and its hash): it names the instance.
         let mut worker = self.rt.template.worker();
         worker
@@ -308,6 +323,7 @@ impl Pool {
             hcp_uid: &self.hcp_uid,
             pool_id: &self.pool_id,
             hash: &self.hash,
+            join_token_request: Some(request),
         };
         let req = cloud::create_request(
             &self.rt,
@@ -666,7 +682,7 @@ impl Pool {
         if let Some(g) = server_group {
             self.os.delete_server_group(&g).await?;
         }
-        self.revoke_tokens().await;
+        self.revoke_all_tokens().await;
         Ok(())
     }
 }

@@ -28,6 +28,8 @@ use crate::framework::ownership::{self, Claim, Owner};
 use crate::resources::kube_io::{self, KubeError};
 use crate::resources::owned;
 
+use super::token_plan::Tracked;
+
 /// Label holding the pool's key on its records.
 pub const LABEL_POOL: &str = "k0stack.io/worker-pool";
 
@@ -188,6 +190,45 @@ pub async fn confirm(
     }
 }
 
+/// The record's key listing the join token requests the instance made (JSON).
+pub const DATA_TOKEN_REQUESTS: &str = "join-token-requests";
+
+/// The join token requests instance `uid` made and has not revoked yet (none when the
+/// record or the key is missing).
+pub async fn token_requests(
+    kube: &kube::Client,
+    ns: &str,
+    uid: &str,
+) -> Result<Vec<Tracked>, KubeError> {
+    let cm = kube_io::configmap_resource();
+    let r = kube_io::get(kube, &cm, Some(ns), &record_name(uid)).await?;
+    Ok(parse_token_requests(r.as_ref()))
+}
+
+/// The tracked requests in a record (pure; unreadable data is none).
+pub fn parse_token_requests(record: Option<&Value>) -> Vec<Tracked> {
+    record
+        .and_then(|r| r["data"][DATA_TOKEN_REQUESTS].as_str())
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}
+
+/// Writes the requests instance `uid` still tracks (the record must exist: see
+/// [`confirm`], which writes a missing one).
+pub async fn set_token_requests(
+    kube: &kube::Client,
+    ns: &str,
+    uid: &str,
+    tracked: &[Tracked],
+) -> Result<(), KubeError> {
+    let value = serde_json::to_string(tracked).expect("serializes");
+    let patch = json!({ "data": { DATA_TOKEN_REQUESTS: value } });
+    let cm = kube_io::configmap_resource();
+    kube_io::patch_merge(kube, &cm, Some(ns), &record_name(uid), &patch)
+        .await
+        .map(|_| ())
+}
+
 /// Deletes instance `uid`'s record.
 pub async fn delete(kube: &kube::Client, ns: &str, uid: &str) -> Result<(), KubeError> {
     kube_io::delete(
@@ -232,6 +273,21 @@ mod tests {
     fn a_live_sibling_is_never_adoptable() {
         let f = sort_records(&[record("live", &Owner::created("live"), "cp1")], "cp1", 0);
         assert_eq!(f, Found::default());
+    }
+
+    #[test]
+    fn token_requests_round_trip_through_the_record() {
+        let mut r = record_object("kmc", "kmc/dev/general", "u", "cp1");
+        assert_eq!(parse_token_requests(Some(&r)), vec![]);
+        let t = vec![Tracked {
+            name: "k0stack-u-1".into(),
+            expires: 42,
+        }];
+        r["data"][DATA_TOKEN_REQUESTS] = json!(serde_json::to_string(&t).unwrap());
+        assert_eq!(parse_token_requests(Some(&r)), t);
+        r["data"][DATA_TOKEN_REQUESTS] = json!("not json");
+        assert_eq!(parse_token_requests(Some(&r)), vec![]);
+        assert_eq!(parse_token_requests(None), vec![]);
     }
 
     #[test]

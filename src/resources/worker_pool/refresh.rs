@@ -17,6 +17,7 @@ use super::model::*;
 use super::observe::{self, Nodes};
 use super::record;
 use super::resource::{error, record_observation, string, workload_client};
+use super::token;
 use super::validate::parse_hcp_id;
 
 /// Members recorded before whose servers are gone stay in `members` with status
@@ -166,6 +167,20 @@ pub async fn refresh(
         if let Err(e) = record::confirm(&kube, ns, &pool_id, &uid, &hcp_uid).await {
             tracing::debug!(pool = %pool_id, "cannot confirm the pool's record: {e}");
         }
+        // Members that were booting when the last apply returned have joined since: their
+        // join token is revoked now (see token_plan).
+        let requests = token::Requests {
+            kube: &kube,
+            api: h.api,
+            ns,
+            cluster: hcp_name,
+            uid: &uid,
+            pool_id: &pool_id,
+            hcp_uid: &hcp_uid,
+        };
+        requests
+            .settle(&observe::member_tokens(&observed), nodes.is_some())
+            .await;
     }
     Some(s)
 }
