@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use k0stack::framework::wait::{self, Backoff, Check, WaitError};
 use k0stack::resources::hosted_control_plane::object::{readiness, Api};
+use k0stack::resources::hosted_control_plane::rolled;
 use k0stack::resources::kube_io::{self, KubeError};
 use k0stack_sim::k8s::{K8sOptions, K8sSim};
 use kube::api::{Api as KubeApi, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -473,7 +474,8 @@ async fn injected_faults_surface_as_errors_with_codes() {
         .is_some());
 }
 
-/// Waits with the provider's poller for the Cluster's readiness (as the resource does).
+/// Waits with the provider's poller until the control plane is rolled (as the resource does:
+/// the Cluster and its StatefulSet, [`rolled::judge`]).
 async fn wait_ready(
     client: &kube::Client,
     api: Api,
@@ -489,10 +491,13 @@ async fn wait_ready(
         Ok(
             match kube_io::get(client, &ar, Some("default"), name).await? {
                 None => Check::Pending("absent".into()),
-                Some(c) => match readiness(&c["status"], api) {
-                    (true, _) => Check::Ready(c),
-                    (false, summary) => Check::Pending(summary),
-                },
+                Some(c) => {
+                    let sts = rolled::read_statefulset(client, "default", name).await?;
+                    match rolled::judge(&c, sts.as_ref(), api) {
+                        v if v.done => Check::Ready(c),
+                        v => Check::Pending(v.summary),
+                    }
+                }
             },
         )
     })
@@ -514,8 +519,11 @@ async fn waiting_for_readiness_times_out_with_the_last_condition() {
         match wait_ready(&client, api, "nr", Duration::from_millis(400)).await {
             Err(WaitError::Timeout { last, .. }) => match api {
                 Api::V1beta2 => {
-                    assert!(last.starts_with("Available=False"), "{last}");
-                    assert!(last.contains("Back-off pulling image"), "{last}");
+                    assert!(last.contains("Available=False"), "{last}");
+                    assert!(
+                        last.contains("It is needed to have at least 1 ready replica"),
+                        "{last}"
+                    );
                 }
                 Api::V1beta1 => assert!(last.starts_with("ready=false"), "{last}"),
             },
@@ -530,11 +538,17 @@ async fn waiting_for_readiness_times_out_with_the_last_condition() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_version_change_rolls_available_false_then_true() {
+/// k0smotron 2.x: during a roll `Available` stays True and `ControlPlaneUpToDate` is False
+/// (k0smotron `k0smotroncluster_status.go`); the wait returns only once the StatefulSet runs
+/// the new image on every replica.
+async fn a_version_change_rolls_with_up_to_date_false_while_available_stays_true() {
     let (sim, client) = sim(&["v1beta2", "v1beta1"]).await;
     sim.operator.knobs.lock().unwrap().ready_delay = Duration::from_millis(300);
     let ar = kube_io::cluster_resource(Api::V1beta2);
     let mut obj = cluster(Api::V1beta2, "roll");
+    // With one replica the new pod counts as updated at once (UpToDate compares only
+    // spec.replicas with updatedReplicas); three show the roll.
+    obj["spec"]["replicas"] = json!(3);
     kube_io::apply(&client, &ar, &obj).await.unwrap();
     wait_ready(&client, Api::V1beta2, "roll", Duration::from_secs(5))
         .await
@@ -551,25 +565,43 @@ async fn a_version_change_rolls_available_false_then_true() {
         generation,
         before["metadata"]["generation"].as_i64().unwrap() + 1
     );
-    let available = |c: &Value| {
+    let condition = |c: &Value, kind: &str| {
         c["status"]["conditions"]
             .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["type"] == "Available").cloned())
+            .and_then(|cs| cs.iter().find(|c| c["type"] == kind).cloned())
             .unwrap_or_default()
     };
-    let rolling = eventually("Available=False for the new generation", || async {
+    let rolling = eventually("ControlPlaneUpToDate=False for the new generation", || async {
         let c = kube_io::get(&client, &ar, Some("default"), "roll")
             .await
             .unwrap()?;
-        let a = available(&c);
-        (a["status"] == "False" && a["observedGeneration"] == generation).then_some(a)
+        let u = condition(&c, "ControlPlaneUpToDate");
+        (u["status"] == "False" && u["observedGeneration"] == generation).then_some(c)
     })
     .await;
-    assert_eq!(rolling["reason"], "ControlPlaneUpgrading", "{rolling}");
+    assert_eq!(
+        condition(&rolling, "ControlPlaneUpToDate")["reason"],
+        "NotAllReplicasUpToDate"
+    );
+    assert_eq!(
+        condition(&rolling, "Available")["status"],
+        "True",
+        "Available does not include the roll"
+    );
     let done = wait_ready(&client, Api::V1beta2, "roll", Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(available(&done)["observedGeneration"], generation);
+    assert_eq!(condition(&done, "ControlPlaneUpToDate")["status"], "True");
+    let sts = rolled::read_statefulset(&client, "default", "roll")
+        .await
+        .unwrap()
+        .expect("k0smotron's StatefulSet");
+    assert_eq!(
+        sts["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/k0sproject/k0s:v1.33.2-k0s.0"
+    );
+    assert_eq!(sts["status"]["updatedReplicas"], 3);
+    assert_eq!(sts["status"]["readyReplicas"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,12 +23,21 @@ fn cluster(sim: &K8sSim, name: &str) -> Option<Value> {
     store.get(&rt, "default", name).ok()
 }
 
+/// `Available`'s status, and the reconcile step k0smotron reports (a failed step is only
+/// in `status.deprecated.v1beta1.reconciliationStatus`, as `SetReconciliationStatus` writes it).
 fn condition(sim: &K8sSim, name: &str) -> (Option<String>, String) {
     let c = cluster(sim, name).unwrap_or_default();
-    let cond = &c["status"]["conditions"][0];
+    let available = c["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
+        .cloned()
+        .unwrap_or_default();
     (
-        cond["status"].as_str().map(String::from),
-        cond["message"].as_str().unwrap_or_default().to_string(),
+        available["status"].as_str().map(String::from),
+        c["status"]["deprecated"]["v1beta1"]["reconciliationStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     )
 }
 

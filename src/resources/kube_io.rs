@@ -74,6 +74,10 @@ pub fn configmap_resource() -> ApiResource {
     resource("", "v1", "ConfigMap", "configmaps")
 }
 
+pub fn statefulset_resource() -> ApiResource {
+    resource("apps", "v1", "StatefulSet", "statefulsets")
+}
+
 pub fn namespace_resource() -> ApiResource {
     resource("", "v1", "Namespace", "namespaces")
 }

@@ -124,10 +124,17 @@ fn cluster_down(mut body: Value) -> Value {
             .and_then(|cs| cs.iter().find(|c| c["type"] == "Available").cloned());
         let deprecated = take(status, "deprecated");
         status.remove("conditions");
-        let ready = available
+        // k0smotron 2.x keeps the v1beta1 meaning in `deprecated.v1beta1.ready`
+        // (readyReplicas == spec.replicas); `Available` only without it.
+        let ready = deprecated
             .as_ref()
-            .map(|c| c["status"] == "True")
-            .unwrap_or(false);
+            .and_then(|d| d["v1beta1"]["ready"].as_bool())
+            .unwrap_or_else(|| {
+                available
+                    .as_ref()
+                    .map(|c| c["status"] == "True")
+                    .unwrap_or(false)
+            });
         status.insert("ready".into(), json!(ready));
         let rec = deprecated
             .as_ref()

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -15,7 +15,9 @@ use super::convert;
 use super::hosted::Hosted;
 use super::store::ResourceType;
 
+mod control_plane;
 pub mod jtr;
+pub mod status;
 
 pub const FINALIZER: &str = "k0smotron.io/finalizer";
 const MANAGER: &str = "k0smotron";
@@ -41,11 +43,13 @@ impl Default for Knobs {
     }
 }
 
+/// What k0smotron remembers of a Cluster between passes.
 #[derive(Default)]
 struct Seen {
-    generation: i64,
-    changed_at: Option<Instant>,
-    ready_generation: i64,
+    /// One replica was ready once (k0smotron 1.x's sticky `ready`; the kubeconfig exists).
+    was_ready: bool,
+    /// The version every replica ran after the last completed roll.
+    rolled_version: String,
 }
 
 /// Shared state of the emulated operator.
@@ -54,6 +58,8 @@ pub struct Operator {
     pub knobs: Mutex<Knobs>,
     pub hosted: Mutex<BTreeMap<String, Arc<Hosted>>>,
     seen: Mutex<BTreeMap<String, Seen>>,
+    /// The control plane StatefulSet of each Cluster (by uid).
+    rollouts: Mutex<BTreeMap<String, super::rollout::Rollout>>,
 
     known_jtrs: Mutex<BTreeMap<String, String>>,
     jtr_retries: Mutex<BTreeMap<String, jtr::Retry>>,
@@ -92,6 +98,7 @@ impl Operator {
             knobs: Mutex::new(Knobs::default()),
             hosted: Mutex::new(BTreeMap::new()),
             seen: Mutex::new(BTreeMap::new()),
+            rollouts: Mutex::new(BTreeMap::new()),
 
             known_jtrs: Mutex::new(BTreeMap::new()),
             jtr_retries: Mutex::new(BTreeMap::new()),
@@ -186,6 +193,7 @@ impl Operator {
         for k in gone {
             self.hosted.lock().expect("hosted").remove(&k);
             self.seen.lock().expect("seen").remove(&k);
+            self.rollouts.lock().expect("rollouts").remove(&k);
         }
         let unreachable = self.knobs.lock().expect("knobs").hosted_unreachable;
         for h in self.hosted.lock().expect("hosted").values() {
@@ -241,6 +249,7 @@ impl Operator {
         if c["metadata"].get("deletionTimestamp").is_some() {
             self.hosted.lock().expect("hosted").remove(&uid);
             self.delete_services(&ns, &name);
+            self.delete_control_plane(&uid, &ns, &name);
             {
                 let mut store = self.mgmt.store.lock().expect("store");
                 if let Some(srt) = store.find("", "v1", "secrets") {
@@ -290,53 +299,32 @@ impl Operator {
             .to_string();
         let api_port = spec["service"]["apiPort"].as_u64().unwrap_or(30443) as u16;
         let replicas = spec["replicas"].as_i64().unwrap_or(1);
-        let (changed_at, was_ready) = {
-            let mut seen = self.seen.lock().expect("seen");
-            let s = seen.entry(uid.clone()).or_default();
-            if s.generation != generation {
-                s.generation = generation;
-                s.changed_at = Some(Instant::now());
-            }
-            (
-                s.changed_at.unwrap_or_else(Instant::now),
-                s.ready_generation,
-            )
+        let address = spec["externalAddress"].as_str().unwrap_or_default();
+        let fail = |step: String| {
+            let inputs = status::Inputs {
+                generation,
+                desired: replicas,
+                sts: self.rollout_status(&uid),
+                external_address: address,
+                kubeconfig: false,
+                functional: false,
+                failure: Some(&step),
+            };
+            self.write_status(rt, &ns, &name, &uid, &inputs);
         };
         // Services first, as k0smotron's reconcile does: a refused Service stops the
         // reconcile (the pods are never created), with the error in the status.
         if let Err(e) = self.reconcile_service(&ns, &name, spec) {
-            let msg = format!("Failed reconciling services, {e}");
-            self.set_status(
-                rt,
-                &ns,
-                &name,
-                generation,
-                replicas,
-                0,
-                false,
-                "ReconcileFailed",
-                &msg,
-            );
-            return;
+            return fail(format!("Failed reconciling services, {e}"));
         }
         // Then the k0s config ConfigMap, which k0smotron generates only from a
         // `k0s.k0sproject.io/v1beta1` k0sConfig: anything else stops the reconcile.
         if let Err(e) = check_k0s_config(&spec["k0sConfig"]) {
-            let msg = format!("Failed reconciling configmap, {e}");
-            self.set_status(
-                rt,
-                &ns,
-                &name,
-                generation,
-                replicas,
-                0,
-                false,
-                "ReconcileFailed",
-                &msg,
-            );
-            return;
+            return fail(format!("Failed reconciling configmap, {e}"));
         }
-        // The hosted API and its address exist from the first reconcile (the pods start).
+        // The hosted API and its address exist from the first reconcile (the pods start);
+        // it listens on `apiPort` whatever the Service type (k0smotron's Services, the
+        // LoadBalancer's included, expose `apiPort`).
         let existing = self.hosted.lock().expect("hosted").get(&uid).cloned();
         let hosted = match existing {
             Some(h) => h,
@@ -345,16 +333,13 @@ impl Operator {
                     .as_str()
                     .and_then(|a| a.parse::<IpAddr>().ok())
                     .filter(|ip| ip.is_loopback());
-                let port = if svc_type == "LoadBalancer" {
-                    6443
-                } else {
-                    api_port
-                };
+                // The API server reports the version it was started with until a roll
+                // completes.
                 let version = spec["version"]
                     .as_str()
                     .unwrap_or("v1.27.9-k0s.0")
                     .replace("-k0s", "+k0s");
-                match self.start_hosted(&key, preferred, port, &version).await {
+                match self.start_hosted(&key, preferred, api_port, &version).await {
                     Ok(h) => {
                         self.hosted
                             .lock()
@@ -370,11 +355,7 @@ impl Operator {
             }
         };
         let ip = hosted.addr.ip().to_string();
-        if matches!(svc_type.as_str(), "LoadBalancer" | "NodePort")
-            && spec["externalAddress"]
-                .as_str()
-                .is_none_or(|a| a.is_empty())
-        {
+        if matches!(svc_type.as_str(), "LoadBalancer" | "NodePort") && address.is_empty() {
             self.patch(
                 rt,
                 &ns,
@@ -382,14 +363,24 @@ impl Operator {
                 json!({"spec": {"externalAddress": ip}}),
                 false,
             );
+            return; // the next pass sees the address
+        }
+        if !address.is_empty() {
+            if let Some(manifests) = self.reconcile_endpoint(&ns, &name, spec, api_port) {
+                self.patch(
+                    rt,
+                    &ns,
+                    &name,
+                    json!({"spec": {"manifests": manifests}}),
+                    false,
+                );
+                return;
+            }
         }
         let server = match svc_type.as_str() {
             "LoadBalancer" | "NodePort" => format!(
                 "https://{}:{}",
-                spec["externalAddress"]
-                    .as_str()
-                    .filter(|a| !a.is_empty())
-                    .unwrap_or(&ip),
+                Some(address).filter(|a| !a.is_empty()).unwrap_or(&ip),
                 hosted.addr.port()
             ),
             _ => format!("https://kmc-{name}.{ns}.svc:{api_port}"),
@@ -398,40 +389,13 @@ impl Operator {
             .as_str()
             .unwrap_or("v1.27.9-k0s.0")
             .to_string();
-        let elapsed = changed_at.elapsed();
-        if knobs.never_ready {
-            let msg = format!("0/{replicas} control plane replicas ready: Back-off pulling image \"quay.io/k0sproject/k0s:{version}\"");
-            self.set_status(
-                rt,
-                &ns,
-                &name,
-                generation,
-                replicas,
-                0,
-                false,
-                "ControlPlaneNotReady",
-                &msg,
-            );
-            return;
-        }
-        if elapsed < knobs.ready_delay {
-            let (reason, msg) = if was_ready > 0 {
-                (
-                    "ControlPlaneUpgrading",
-                    format!("rolling control plane to {version}"),
-                )
-            } else {
-                ("Provisioning", "waiting for control plane pods".to_string())
-            };
-            self.set_status(rt, &ns, &name, generation, replicas, 0, false, reason, &msg);
-            return;
-        }
-        if was_ready != generation {
-            // The pods rolled to this spec: the API server now reports its version.
-            hosted
-                .api
-                .set_git_version(&super::api::kube_git_version(&version));
-            hosted.api.record("cluster.available", &version);
+        // The StatefulSet: k0smotron writes its spec and reads its status as the
+        // StatefulSet controller last wrote it; then that controller takes its step.
+        let sts = match self.reconcile_statefulset(&uid, &c, &version) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("Failed reconciling statefulset, {e}")),
+        };
+        if sts.ready_replicas > 0 {
             self.put_secret(
                 &ns,
                 &format!("{name}-ca"),
@@ -446,24 +410,34 @@ impl Operator {
                 "cluster.x-k8s.io/secret",
                 json!({"value": hosted.admin_kubeconfig(&name, &server)}),
             );
-            self.set_status(
-                rt,
-                &ns,
-                &name,
-                generation,
-                replicas,
-                replicas,
-                true,
-                "Available",
-                "control plane is available",
-            );
-            self.seen
-                .lock()
-                .expect("seen")
-                .entry(uid)
-                .or_default()
-                .ready_generation = generation;
+            self.seen.lock().expect("seen").entry(uid.clone()).or_default().was_ready = true;
         }
+        let sts_generation = self.rollouts.lock().expect("rollouts").get(&uid).map(|r| r.generation).unwrap_or(0);
+        if sts.rolled(sts_generation, replicas) {
+            // Every pod runs this template: the API server now reports its version.
+            let mut seen = self.seen.lock().expect("seen");
+            let s = seen.entry(uid.clone()).or_default();
+            if s.rolled_version != version {
+                s.rolled_version = version.clone();
+                hosted
+                    .api
+                    .set_git_version(&super::api::kube_git_version(&version));
+                hosted.api.record("cluster.available", &version);
+            }
+        }
+        let kubeconfig = self.seen.lock().expect("seen").get(&uid).is_some_and(|s| s.was_ready);
+        let inputs = status::Inputs {
+            generation,
+            desired: replicas,
+            sts: Some(sts),
+            external_address: address,
+            kubeconfig,
+            // k0smotron reads `kube-system` through the hosted API: no ready pod, no answer.
+            functional: kubeconfig && !knobs.hosted_unreachable && sts.ready_replicas > 0,
+            failure: None,
+        };
+        self.write_status(rt, &ns, &name, &uid, &inputs);
+        self.step_statefulset(&uid, &ns, &name, &knobs);
     }
 
     /// The Service k0smotron generates for the Cluster (k0smotron
@@ -524,43 +498,6 @@ impl Operator {
                 let _ = store.delete(&rt, ns, &service_name(name, kind));
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn set_status(
-        &self,
-        rt: &ResourceType,
-        ns: &str,
-        name: &str,
-        generation: i64,
-        replicas: i64,
-        ready: i64,
-        ok: bool,
-        reason: &str,
-        message: &str,
-    ) {
-        let cond = json!({"type": "Available", "status": if ok { "True" } else { "False" }, "reason": reason, "message": message,
-            "observedGeneration": generation, "lastTransitionTime": super::store::now_rfc3339()});
-        let status = json!({"status": {"replicas": replicas, "readyReplicas": ready, "updatedReplicas": ready,
-            "selector": format!("app=k0smotron,cluster={name}"), "conditions": [cond],
-            "deprecated": {"v1beta1": {"ready": ok, "reconciliationStatus": if ok { "Reconciliation successful".to_string() } else { message.to_string() }}}}});
-        let current = {
-            let store = self.mgmt.store.lock().expect("store");
-            store
-                .get(rt, ns, name)
-                .ok()
-                .map(|o| convert::k0smotron(rt, &rt.versions[0], "v1beta2", o))
-        };
-        if let Some(cur) = current {
-            let same = cur["status"]["conditions"][0]["status"] == cond["status"]
-                && cur["status"]["conditions"][0]["reason"] == cond["reason"]
-                && cur["status"]["conditions"][0]["observedGeneration"]
-                    == cond["observedGeneration"];
-            if same {
-                return;
-            }
-        }
-        self.patch(rt, ns, name, status, true);
     }
 
     pub fn cluster_uid(&self, ns: &str, name: &str) -> Option<String> {

@@ -105,7 +105,9 @@ pub async fn hosted_access(
     if obs.deleting {
         return Ok(None);
     }
-    let (ready, _) = object::readiness(&obj["status"], api);
+    // Ready means rolled: a pool must not start kubelets newer than some API server.
+    let sts = super::rolled::read_statefulset(kube, ns, name).await?;
+    let ready = super::rolled::judge(&obj, sts.as_ref(), api).done;
     let kubeconfig = match kubeconfig {
         Kubeconfig::Read => {
             kubeconfig_outputs(kube, &obj, api, ns, name)

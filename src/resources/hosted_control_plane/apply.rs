@@ -26,6 +26,7 @@ use super::model::*;
 use super::object::{self, Api};
 use super::owning::{self, Holding};
 use super::ports;
+use super::rolled;
 use super::read::{fill_outputs, settle_unknowns};
 use super::resource::{api_for, kube_error, BLOCKS};
 use super::validate::spec_from_state;
@@ -461,7 +462,8 @@ async fn apply_cluster(
     }
 }
 
-/// Polls the Cluster until it is ready for its current generation.
+/// Polls the Cluster (and its StatefulSet) until every replica serves the current spec
+/// ([`rolled::judge`]).
 async fn wait_ready(
     kube: &kube::Client,
     spec: &HcpSpec,
@@ -484,11 +486,12 @@ async fn wait_ready(
             match kube_io::get(&kube, &ar, Some(&ns), &name).await? {
                 None => Ok::<_, KubeError>(Check::Pending("the Cluster disappeared".into())),
                 Some(obj) => {
-                    let (ready, summary) = ready_for_generation(&obj, api);
-                    Ok(if ready {
+                    let sts = rolled::read_statefulset(&kube, &ns, &name).await?;
+                    let verdict = rolled::judge(&obj, sts.as_ref(), api);
+                    Ok(if verdict.done {
                         Check::Ready(obj)
                     } else {
-                        Check::Pending(summary)
+                        Check::Pending(verdict.summary)
                     })
                 }
             }
@@ -497,23 +500,3 @@ async fn wait_ready(
     .await
 }
 
-/// True when the Cluster reports ready for its current generation.
-fn ready_for_generation(obj: &Json, api: Api) -> (bool, String) {
-    let (ready, summary) = object::readiness(&obj["status"], api);
-    if api == Api::V1beta2 {
-        let generation = obj["metadata"]["generation"].as_i64();
-        let observed = obj["status"]["conditions"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
-            .and_then(|c| c["observedGeneration"].as_i64());
-        if let (Some(g), Some(o)) = (generation, observed) {
-            if o < g {
-                return (
-                    false,
-                    format!("{summary} (generation {g} not yet observed by k0smotron, at {o})"),
-                );
-            }
-        }
-    }
-    (ready, summary)
-}

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod ports;
 mod read;
 mod readback;
+pub mod rolled;
 pub mod resource;
 pub mod schema;
 mod service_plan;

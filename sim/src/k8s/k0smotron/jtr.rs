@@ -226,7 +226,7 @@ impl Operator {
             .lock()
             .expect("seen")
             .get(&uid)
-            .is_some_and(|s| s.ready_generation > 0);
+            .is_some_and(|s| s.was_ready);
         Some((ns.to_string(), name.to_string(), uid, up))
     }
 
