@@ -301,13 +301,15 @@ impl Operator {
         let replicas = spec["replicas"].as_i64().unwrap_or(1);
         let address = spec["externalAddress"].as_str().unwrap_or_default();
         let fail = |step: String| {
+            let kubeconfig = self.seen.lock().expect("seen").get(&uid).is_some_and(|s| s.was_ready);
+            let sts = self.rollout_status(&uid);
             let inputs = status::Inputs {
                 generation,
                 desired: replicas,
-                sts: self.rollout_status(&uid),
+                sts,
                 external_address: address,
-                kubeconfig: false,
-                functional: false,
+                kubeconfig,
+                functional: kubeconfig && sts.is_some_and(|s| s.ready_replicas > 0),
                 failure: Some(&step),
             };
             self.write_status(rt, &ns, &name, &uid, &inputs);

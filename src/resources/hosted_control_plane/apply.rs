@@ -440,6 +440,14 @@ async fn apply_cluster(
     }
     let mut desired = object::cluster_object(spec, api);
     object::keep_controller_manifests(&mut desired, live, &spec.name);
+    // k0smotron puts the Cluster's labels into its StatefulSet's selector, which is
+    // immutable: labels are written at create only (an imported Cluster keeps its own).
+    desired["metadata"]["labels"] = live["metadata"]["labels"].clone();
+    if desired["metadata"]["labels"].is_null() {
+        if let Some(m) = desired["metadata"].as_object_mut() {
+            m.remove("labels");
+        }
+    }
     ports::annotate(&mut desired, allocated);
     let applied = kube_io::apply(kube, ar, &desired).await?;
     let dropped = prior
