@@ -41,7 +41,10 @@ fn k0smotrons_endpoint_manifest_survives_updates_without_extra_rolls() {
     // An update of another field: one spec change, one generation, the entry kept.
     hcp::reconfigure(
         &tf,
-        &hcp::hcp("a", &format!("{manifests}\n  control_plane_flags = [\"--enable-metrics-scraper\"]")),
+        &hcp::hcp(
+            "a",
+            &format!("{manifests}\n  control_plane_flags = [\"--enable-metrics-scraper\"]"),
+        ),
     );
     tf.apply().assert_ok();
     let updated = hcp::cluster(&sim, "a");
@@ -62,6 +65,9 @@ fn k0smotrons_endpoint_manifest_survives_updates_without_extra_rolls() {
     assert_eq!(manifest_names(&emptied), ["kmc-a-endpoint"]);
     assert_eq!(generation(&emptied), generation(&updated) + 1);
     assert!(!configmap_exists(&sim, "a-k0stack-manifests"));
-    assert!(configmap_exists(&sim, "kmc-a-endpoint"), "k0smotron's own ConfigMap is not ours to delete");
+    assert!(
+        configmap_exists(&sim, "kmc-a-endpoint"),
+        "k0smotron's own ConfigMap is not ours to delete"
+    );
     hcp::plan_is_empty(&tf);
 }

@@ -19,11 +19,17 @@ fn statefulset(sim: &support::MgmtSim) -> Value {
 }
 
 fn assert_rolled(sts: &Value, image: &str) {
-    assert_eq!(sts["spec"]["template"]["spec"]["containers"][0]["image"], image, "{sts}");
+    assert_eq!(
+        sts["spec"]["template"]["spec"]["containers"][0]["image"], image,
+        "{sts}"
+    );
     for k in ["replicas", "updatedReplicas", "readyReplicas"] {
         assert_eq!(sts["status"][k], 3, "{k}: {sts}");
     }
-    assert_eq!(sts["status"]["currentRevision"], sts["status"]["updateRevision"], "{sts}");
+    assert_eq!(
+        sts["status"]["currentRevision"], sts["status"]["updateRevision"],
+        "{sts}"
+    );
     assert!(sts["status"]["observedGeneration"].as_i64() >= sts["metadata"]["generation"].as_i64());
 }
 

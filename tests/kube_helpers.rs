@@ -571,13 +571,16 @@ async fn a_version_change_rolls_with_up_to_date_false_while_available_stays_true
             .and_then(|cs| cs.iter().find(|c| c["type"] == kind).cloned())
             .unwrap_or_default()
     };
-    let rolling = eventually("ControlPlaneUpToDate=False for the new generation", || async {
-        let c = kube_io::get(&client, &ar, Some("default"), "roll")
-            .await
-            .unwrap()?;
-        let u = condition(&c, "ControlPlaneUpToDate");
-        (u["status"] == "False" && u["observedGeneration"] == generation).then_some(c)
-    })
+    let rolling = eventually(
+        "ControlPlaneUpToDate=False for the new generation",
+        || async {
+            let c = kube_io::get(&client, &ar, Some("default"), "roll")
+                .await
+                .unwrap()?;
+            let u = condition(&c, "ControlPlaneUpToDate");
+            (u["status"] == "False" && u["observedGeneration"] == generation).then_some(c)
+        },
+    )
     .await;
     assert_eq!(
         condition(&rolling, "ControlPlaneUpToDate")["reason"],

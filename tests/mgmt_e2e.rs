@@ -54,7 +54,12 @@ resource "k0stack_hosted_control_plane" "dev" {
     let squashed = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
     // k0smotron's own words (its Available summary), not a simulator's.
     assert!(squashed.contains("Available=False: IssuesReported: * ControlPlaneFunctional: Waiting for kubeconfig secret to be available"), "{squashed}");
-    assert!(squashed.contains("It is needed to have at least 1 ready replica to generate the workload kubeconfig"), "{squashed}");
+    assert!(
+        squashed.contains(
+            "It is needed to have at least 1 ready replica to generate the workload kubeconfig"
+        ),
+        "{squashed}"
+    );
     // Nothing leaked: the Cluster is in the state (tainted), not forgotten.
     let state = tf.run(&["state", "list"]);
     state

@@ -301,7 +301,12 @@ impl Operator {
         let replicas = spec["replicas"].as_i64().unwrap_or(1);
         let address = spec["externalAddress"].as_str().unwrap_or_default();
         let fail = |step: String| {
-            let kubeconfig = self.seen.lock().expect("seen").get(&uid).is_some_and(|s| s.was_ready);
+            let kubeconfig = self
+                .seen
+                .lock()
+                .expect("seen")
+                .get(&uid)
+                .is_some_and(|s| s.was_ready);
             let sts = self.rollout_status(&uid);
             let inputs = status::Inputs {
                 generation,
@@ -412,9 +417,20 @@ impl Operator {
                 "cluster.x-k8s.io/secret",
                 json!({"value": hosted.admin_kubeconfig(&name, &server)}),
             );
-            self.seen.lock().expect("seen").entry(uid.clone()).or_default().was_ready = true;
+            self.seen
+                .lock()
+                .expect("seen")
+                .entry(uid.clone())
+                .or_default()
+                .was_ready = true;
         }
-        let sts_generation = self.rollouts.lock().expect("rollouts").get(&uid).map(|r| r.generation).unwrap_or(0);
+        let sts_generation = self
+            .rollouts
+            .lock()
+            .expect("rollouts")
+            .get(&uid)
+            .map(|r| r.generation)
+            .unwrap_or(0);
         if sts.rolled(sts_generation, replicas) {
             // Every pod runs this template: the API server now reports its version.
             let mut seen = self.seen.lock().expect("seen");
@@ -427,7 +443,12 @@ impl Operator {
                 hosted.api.record("cluster.available", &version);
             }
         }
-        let kubeconfig = self.seen.lock().expect("seen").get(&uid).is_some_and(|s| s.was_ready);
+        let kubeconfig = self
+            .seen
+            .lock()
+            .expect("seen")
+            .get(&uid)
+            .is_some_and(|s| s.was_ready);
         let inputs = status::Inputs {
             generation,
             desired: replicas,

@@ -26,9 +26,9 @@ use super::model::*;
 use super::object::{self, Api};
 use super::owning::{self, Holding};
 use super::ports;
-use super::rolled;
 use super::read::{fill_outputs, settle_unknowns};
 use super::resource::{api_for, kube_error, BLOCKS};
+use super::rolled;
 use super::validate::spec_from_state;
 
 type Applied = Option<(State, ValueEmpty)>;
@@ -507,4 +507,3 @@ async fn wait_ready(
     })
     .await
 }
-

@@ -90,7 +90,10 @@ fn cluster_side(cluster: &Value, api: Api) -> Verdict {
     if api == Api::V1beta1 {
         let ready = cluster["status"]["ready"].as_bool().unwrap_or(false);
         let line = with_failure(format!("ready={ready}"));
-        return Verdict { done: ready, summary: line };
+        return Verdict {
+            done: ready,
+            summary: line,
+        };
     }
     let generation = cluster["metadata"]["generation"].as_i64().unwrap_or(0);
     let spec = &cluster["spec"];
@@ -98,12 +101,18 @@ fn cluster_side(cluster: &Value, api: Api) -> Verdict {
         && spec["externalAddress"].as_str().is_none_or(str::is_empty);
     let needed: &[&str] = match unexposed {
         false => &["Available", "ControlPlaneUpToDate"],
-        true => &["ControlPlaneFunctional", "KubeconfigSecretAvailable", "ControlPlaneUpToDate"],
+        true => &[
+            "ControlPlaneFunctional",
+            "KubeconfigSecretAvailable",
+            "ControlPlaneUpToDate",
+        ],
     };
     let mut lines = Vec::new();
     for kind in needed {
         match condition(cluster, kind) {
-            None => lines.push(format!("no {kind} condition yet (k0smotron has not reconciled the Cluster)")),
+            None => lines.push(format!(
+                "no {kind} condition yet (k0smotron has not reconciled the Cluster)"
+            )),
             Some(c) => {
                 let observed = c["observedGeneration"].as_i64().unwrap_or(generation);
                 if observed < generation {
@@ -117,10 +126,16 @@ fn cluster_side(cluster: &Value, api: Api) -> Verdict {
     let ready = cluster["status"]["readyReplicas"].as_i64();
     let desired = spec["replicas"].as_i64().unwrap_or(1);
     if ready.is_some_and(|r| r != desired) {
-        lines.push(format!("{}/{desired} control plane replicas ready", ready.unwrap_or(0)));
+        lines.push(format!(
+            "{}/{desired} control plane replicas ready",
+            ready.unwrap_or(0)
+        ));
     }
     match lines.is_empty() {
-        true => Verdict { done: true, summary: "Available=True".into() },
+        true => Verdict {
+            done: true,
+            summary: "Available=True".into(),
+        },
         false => Verdict::pending(with_failure(lines.join("; "))),
     }
 }
@@ -142,12 +157,18 @@ fn statefulset_side(cluster: &Value, sts: &Value) -> Option<String> {
     let generation = sts["metadata"]["generation"].as_i64().unwrap_or(0);
     let name = sts["metadata"]["name"].as_str().unwrap_or("?");
     if n("observedGeneration") < generation {
-        return Some(format!("StatefulSet {name}: generation {generation} not yet observed"));
+        return Some(format!(
+            "StatefulSet {name}: generation {generation} not yet observed"
+        ));
     }
     if let Some(version) = cluster["spec"]["version"].as_str() {
-        let image = sts["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or_default();
+        let image = sts["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default();
         if !image.ends_with(&format!(":{}", image_tag(version))) {
-            return Some(format!("StatefulSet {name}: k0smotron has not rolled it to {version} yet (image {image})"));
+            return Some(format!(
+                "StatefulSet {name}: k0smotron has not rolled it to {version} yet (image {image})"
+            ));
         }
     }
     let revisions_agree = st["currentRevision"] == st["updateRevision"];
@@ -222,7 +243,11 @@ mod tests {
             {"type": "ControlPlaneUpToDate", "status": "False", "observedGeneration": 3, "reason": "NotAllReplicasUpToDate", "message": "Control plane is updating: 1/2 replicas with desired template"}]));
         let v = judge(&rolling, None, Api::V1beta2);
         assert!(!v.done);
-        assert!(v.summary.contains("1/2 replicas with desired template"), "{}", v.summary);
+        assert!(
+            v.summary.contains("1/2 replicas with desired template"),
+            "{}",
+            v.summary
+        );
         let done = cluster(json!([
             {"type": "Available", "status": "True", "observedGeneration": 3},
             {"type": "ControlPlaneUpToDate", "status": "True", "observedGeneration": 3}]));
@@ -241,7 +266,10 @@ mod tests {
             {"type": "ControlPlaneUpToDate", "status": "True", "observedGeneration": 3}]));
         for (s, why) in [
             (sts(5, 4, NEW, 2, 2), "generation 5 not yet observed"),
-            (sts(5, 5, "quay.io/k0sproject/k0s:v1.32.6-k0s.0", 2, 2), "not rolled it to v1.33.2+k0s.0"),
+            (
+                sts(5, 5, "quay.io/k0sproject/k0s:v1.32.6-k0s.0", 2, 2),
+                "not rolled it to v1.33.2+k0s.0",
+            ),
             (sts(5, 5, NEW, 1, 2), "1/2 replicas updated"),
         ] {
             let v = judge(&done, Some(&s), Api::V1beta2);
@@ -276,6 +304,10 @@ mod tests {
             "status": {"conditions": [], "deprecated": {"v1beta1": {"reconciliationStatus": "Failed reconciling configmap, unsupported k0s config version: "}}}});
         let v = judge(&c, None, Api::V1beta2);
         assert!(!v.done);
-        assert!(v.summary.contains("unsupported k0s config version"), "{}", v.summary);
+        assert!(
+            v.summary.contains("unsupported k0s config version"),
+            "{}",
+            v.summary
+        );
     }
 }

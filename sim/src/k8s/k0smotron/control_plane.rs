@@ -25,8 +25,17 @@ pub fn template_of(cluster: &Value, version: &str) -> String {
         a.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
     let keys = [
-        "image", "resources", "controlPlaneFlags", "controllerPlaneFlags", "manifests", "mounts",
-        "persistence", "storage", "etcd", "patches", "monitoring",
+        "image",
+        "resources",
+        "controlPlaneFlags",
+        "controllerPlaneFlags",
+        "manifests",
+        "mounts",
+        "persistence",
+        "storage",
+        "etcd",
+        "patches",
+        "monitoring",
     ];
     let picked: serde_json::Map<String, Value> = keys
         .iter()
@@ -41,7 +50,8 @@ pub fn template_of(cluster: &Value, version: &str) -> String {
 /// (`util.LabelsForK0smotronControlPlane`, `internal/controller/util/util.go`, main) —
 /// immutable once the StatefulSet exists.
 fn selector_of(cluster: &Value, name: &str) -> Value {
-    let mut labels = json!({"app": "k0smotron", "cluster": name, "cluster.x-k8s.io/control-plane": "true"});
+    let mut labels =
+        json!({"app": "k0smotron", "cluster": name, "cluster.x-k8s.io/control-plane": "true"});
     if let Some(own) = cluster["metadata"]["labels"].as_object() {
         for (k, v) in own {
             labels[k] = v.clone();
@@ -79,7 +89,9 @@ impl Operator {
         cluster: &Value,
         version: &str,
     ) -> Result<rollout::Status, String> {
-        let ns = cluster["metadata"]["namespace"].as_str().unwrap_or_default();
+        let ns = cluster["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default();
         let name = cluster["metadata"]["name"].as_str().unwrap_or_default();
         let spec = &cluster["spec"];
         let replicas = spec["replicas"].as_i64().unwrap_or(1);
@@ -111,7 +123,9 @@ impl Operator {
             let stored = store
                 .apply(&rt, ns, &sts_name, body, MANAGER, true)
                 .map_err(|e| e.message)?;
-            r.generation = stored["metadata"]["generation"].as_i64().unwrap_or(r.generation);
+            r.generation = stored["metadata"]["generation"]
+                .as_i64()
+                .unwrap_or(r.generation);
         }
         Ok(before)
     }
@@ -146,7 +160,13 @@ impl Operator {
     /// The endpoint ConfigMap `kmc-<name>-endpoint` and, when `spec.manifests` lacks its
     /// entry, the list with it appended (k0smotron `reconcileEndpointConfigMap`,
     /// `internal/controller/k0smotron.io/k0smotroncluster_service.go`, v1.10.9 through v2.1.0).
-    pub(super) fn reconcile_endpoint(&self, ns: &str, name: &str, spec: &Value, api_port: u16) -> Option<Value> {
+    pub(super) fn reconcile_endpoint(
+        &self,
+        ns: &str,
+        name: &str,
+        spec: &Value,
+        api_port: u16,
+    ) -> Option<Value> {
         let cm = format!("kmc-{name}-endpoint");
         let address = spec["externalAddress"].as_str().unwrap_or_default();
         let manifest = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: control-plane-endpoint\n  namespace: kube-system\ndata:\n  apiServerHost: {address:?}\n  apiServerPort: \"{api_port}\"\n");
@@ -156,7 +176,9 @@ impl Operator {
             let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": cm, "namespace": ns, "labels": {"app": "k0smotron", "cluster": name}},
                 "data": {"endpoint.yaml": manifest}});
-            let unchanged = store.get(&rt, ns, &cm).is_ok_and(|l| l["data"] == body["data"]);
+            let unchanged = store
+                .get(&rt, ns, &cm)
+                .is_ok_and(|l| l["data"] == body["data"]);
             if !unchanged {
                 let _ = store.apply(&rt, ns, &cm, body, MANAGER, true);
             }
@@ -170,18 +192,32 @@ impl Operator {
     }
 
     /// Writes the Cluster status k0smotron computes (the shape of the served generation).
-    pub(super) fn write_status(&self, rt: &ResourceType, ns: &str, name: &str, uid: &str, i: &status::Inputs) {
+    pub(super) fn write_status(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        uid: &str,
+        i: &status::Inputs,
+    ) {
         let one_x = rt.versions.iter().all(|v| v == "v1beta1");
         let mut store = self.mgmt.store.lock().expect("store");
         let Ok(current) = store.get(rt, ns, name) else {
             return;
         };
         let status = if one_x {
-            let was_ready = self.seen.lock().expect("seen").get(uid).is_some_and(|s| s.was_ready);
+            let was_ready = self
+                .seen
+                .lock()
+                .expect("seen")
+                .get(uid)
+                .is_some_and(|s| s.was_ready);
             status::v1beta1(i, was_ready, name)
         } else {
             let v2 = status::v1beta2(i);
-            super::super::convert::k0smotron(rt, "v1beta2", &rt.versions[0], json!({"status": v2}))["status"].clone()
+            super::super::convert::k0smotron(rt, "v1beta2", &rt.versions[0], json!({"status": v2}))
+                ["status"]
+                .clone()
         };
         if same_status(&current["status"], &status) {
             return;
@@ -224,7 +260,9 @@ fn same_status(a: &Value, b: &Value) -> bool {
 
 /// FNV-1a, for a stable short hash of the template.
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -241,6 +279,9 @@ mod tests {
         config["spec"]["k0sConfig"]["x"] = json!(2);
         assert_eq!(template_of(&c, "v1"), template_of(&config, "v1"));
         assert_ne!(template_of(&c, "v1"), template_of(&c, "v2"));
-        assert_eq!(image_of(&json!({}), "v1.32.6+k0s.0"), "quay.io/k0sproject/k0s:v1.32.6-k0s.0");
+        assert_eq!(
+            image_of(&json!({}), "v1.32.6+k0s.0"),
+            "quay.io/k0sproject/k0s:v1.32.6-k0s.0"
+        );
     }
 }

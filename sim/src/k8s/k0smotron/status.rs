@@ -39,7 +39,8 @@ fn cond(generation: i64, kind: &str, ok: Option<bool>, reason: &str, message: &s
         Some(false) => "False",
         None => "Unknown",
     };
-    let mut c = json!({"type": kind, "status": status, "reason": reason, "observedGeneration": generation});
+    let mut c =
+        json!({"type": kind, "status": status, "reason": reason, "observedGeneration": generation});
     if !message.is_empty() {
         c["message"] = json!(message);
     }
@@ -55,35 +56,146 @@ pub fn v1beta2(i: &Inputs) -> Value {
         .map(|s| (s.replicas, s.ready_replicas, s.updated_replicas))
         .unwrap_or_default();
     conditions.push(match i.sts {
-        None => cond(g, "ControlPlaneScaling", Some(false), "NotFound", "Check controller logs for more details"),
-        Some(_) if i.desired > replicas => cond(g, "ControlPlaneScaling", Some(true), "ScalingUp", &format!("Control plane is scaling up: {replicas}/{} replicas required", i.desired)),
-        Some(_) if replicas > i.desired => cond(g, "ControlPlaneScaling", Some(true), "ScalingDown", &format!("Control plane is scaling down: {replicas}/{} replicas desired", i.desired)),
-        Some(_) => cond(g, "ControlPlaneScaling", Some(false), "ControlPlaneWithDesiredReplicas", ""),
+        None => cond(
+            g,
+            "ControlPlaneScaling",
+            Some(false),
+            "NotFound",
+            "Check controller logs for more details",
+        ),
+        Some(_) if i.desired > replicas => cond(
+            g,
+            "ControlPlaneScaling",
+            Some(true),
+            "ScalingUp",
+            &format!(
+                "Control plane is scaling up: {replicas}/{} replicas required",
+                i.desired
+            ),
+        ),
+        Some(_) if replicas > i.desired => cond(
+            g,
+            "ControlPlaneScaling",
+            Some(true),
+            "ScalingDown",
+            &format!(
+                "Control plane is scaling down: {replicas}/{} replicas desired",
+                i.desired
+            ),
+        ),
+        Some(_) => cond(
+            g,
+            "ControlPlaneScaling",
+            Some(false),
+            "ControlPlaneWithDesiredReplicas",
+            "",
+        ),
     });
     conditions.push(match i.sts {
-        None => cond(g, "ControlPlaneUpToDate", Some(false), "NotFound", "Check controller logs for more details"),
-        Some(_) if updated != i.desired => cond(g, "ControlPlaneUpToDate", Some(false), "NotAllReplicasUpToDate", &format!("Control plane is updating: {updated}/{} replicas with desired template", i.desired)),
-        Some(_) => cond(g, "ControlPlaneUpToDate", Some(true), "AllReplicasUpToDate", ""),
+        None => cond(
+            g,
+            "ControlPlaneUpToDate",
+            Some(false),
+            "NotFound",
+            "Check controller logs for more details",
+        ),
+        Some(_) if updated != i.desired => cond(
+            g,
+            "ControlPlaneUpToDate",
+            Some(false),
+            "NotAllReplicasUpToDate",
+            &format!(
+                "Control plane is updating: {updated}/{} replicas with desired template",
+                i.desired
+            ),
+        ),
+        Some(_) => cond(
+            g,
+            "ControlPlaneUpToDate",
+            Some(true),
+            "AllReplicasUpToDate",
+            "",
+        ),
     });
     let exposed = match i.external_address.is_empty() {
-        false => cond(g, "ControlPlaneExposed", Some(true), "ClusterWithExternalAddress", ""),
-        true => cond(g, "ControlPlaneExposed", Some(false), "ClusterWithExternalAddress", "Waiting for external address. Check controller logs for more details."),
+        false => cond(
+            g,
+            "ControlPlaneExposed",
+            Some(true),
+            "ClusterWithExternalAddress",
+            "",
+        ),
+        true => cond(
+            g,
+            "ControlPlaneExposed",
+            Some(false),
+            "ClusterWithExternalAddress",
+            "Waiting for external address. Check controller logs for more details.",
+        ),
     };
     let kubeconfig = match (i.kubeconfig, i.sts) {
         (true, _) => cond(g, "KubeconfigSecretAvailable", Some(true), "Created", ""),
-        (false, None) => cond(g, "KubeconfigSecretAvailable", Some(false), "InternalError", "Control plane StatefulSet not found"),
-        (false, Some(_)) if ready == 0 => cond(g, "KubeconfigSecretAvailable", Some(false), "NoReadyReplicas", "It is needed to have at least 1 ready replica to generate the workload kubeconfig"),
-        (false, Some(_)) => cond(g, "KubeconfigSecretAvailable", Some(false), "InternalError", "Please check controller logs for errors"),
+        (false, None) => cond(
+            g,
+            "KubeconfigSecretAvailable",
+            Some(false),
+            "InternalError",
+            "Control plane StatefulSet not found",
+        ),
+        (false, Some(_)) if ready == 0 => cond(
+            g,
+            "KubeconfigSecretAvailable",
+            Some(false),
+            "NoReadyReplicas",
+            "It is needed to have at least 1 ready replica to generate the workload kubeconfig",
+        ),
+        (false, Some(_)) => cond(
+            g,
+            "KubeconfigSecretAvailable",
+            Some(false),
+            "InternalError",
+            "Please check controller logs for errors",
+        ),
     };
     let functional = match (i.sts, i.kubeconfig, i.functional) {
-        (None, _, _) => cond(g, "ControlPlaneFunctional", Some(false), "NotFound", "Check controller logs for more details"),
-        (_, false, _) => cond(g, "ControlPlaneFunctional", Some(false), "KubeSystemNamespaceFound", "Waiting for kubeconfig secret to be available"),
-        (_, true, false) => cond(g, "ControlPlaneFunctional", Some(false), "InternalError", "failed to get namespace 'kube-system': connection refused"),
-        (_, true, true) => cond(g, "ControlPlaneFunctional", Some(true), "KubeSystemNamespaceFound", ""),
+        (None, _, _) => cond(
+            g,
+            "ControlPlaneFunctional",
+            Some(false),
+            "NotFound",
+            "Check controller logs for more details",
+        ),
+        (_, false, _) => cond(
+            g,
+            "ControlPlaneFunctional",
+            Some(false),
+            "KubeSystemNamespaceFound",
+            "Waiting for kubeconfig secret to be available",
+        ),
+        (_, true, false) => cond(
+            g,
+            "ControlPlaneFunctional",
+            Some(false),
+            "InternalError",
+            "failed to get namespace 'kube-system': connection refused",
+        ),
+        (_, true, true) => cond(
+            g,
+            "ControlPlaneFunctional",
+            Some(true),
+            "KubeSystemNamespaceFound",
+            "",
+        ),
     };
     let available = summary(g, [&functional, &kubeconfig, &exposed]);
     conditions.extend([exposed, kubeconfig, functional]);
-    conditions.push(cond(g, "CertificatesAvailable", Some(false), "NotFound", "Check controller logs for more details"));
+    conditions.push(cond(
+        g,
+        "CertificatesAvailable",
+        Some(false),
+        "NotFound",
+        "Check controller logs for more details",
+    ));
     conditions.push(cond(g, "Deleting", Some(false), "NotDeleting", ""));
     conditions.push(available);
     let mut status = json!({
@@ -120,7 +232,13 @@ fn summary<const N: usize>(generation: i64, of: [&Value; N]) -> Value {
         .collect();
     match issues.is_empty() {
         true => cond(generation, "Available", Some(true), "InfoReported", ""),
-        false => cond(generation, "Available", Some(false), "IssuesReported", &issues.join("\n")),
+        false => cond(
+            generation,
+            "Available",
+            Some(false),
+            "IssuesReported",
+            &issues.join("\n"),
+        ),
     }
 }
 
@@ -188,7 +306,10 @@ mod tests {
 
     #[test]
     fn no_address_or_no_ready_replica_is_not_available() {
-        let none_ready = rollout::Status { replicas: 2, ..Default::default() };
+        let none_ready = rollout::Status {
+            replicas: 2,
+            ..Default::default()
+        };
         let mut i = inputs(none_ready);
         i.kubeconfig = false;
         i.external_address = "";
@@ -196,14 +317,28 @@ mod tests {
         let a = find(&s, "Available");
         assert_eq!(a["status"], "False");
         let m = a["message"].as_str().unwrap();
-        assert!(m.contains("* ControlPlaneFunctional: Waiting for kubeconfig secret to be available"), "{m}");
-        assert!(m.contains("* KubeconfigSecretAvailable: It is needed to have at least 1 ready replica"), "{m}");
-        assert!(m.contains("* ControlPlaneExposed: Waiting for external address"), "{m}");
+        assert!(
+            m.contains("* ControlPlaneFunctional: Waiting for kubeconfig secret to be available"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "* KubeconfigSecretAvailable: It is needed to have at least 1 ready replica"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("* ControlPlaneExposed: Waiting for external address"),
+            "{m}"
+        );
     }
 
     #[test]
     fn k0smotron_1_ready_sticks() {
-        let down = rollout::Status { replicas: 1, ..Default::default() };
+        let down = rollout::Status {
+            replicas: 1,
+            ..Default::default()
+        };
         let i = inputs(down);
         assert_eq!(v1beta1(&i, true, "a")["ready"], true);
         assert!(v1beta1(&i, false, "a").get("ready").is_none());
