@@ -149,7 +149,7 @@ fn import_in_the_bootstrap_setup_reads_the_kubeconfig_from_the_environment() {
     assert_eq!(a["uid"], uid);
     let live = id::clusters(&mgmt.sim).remove(0);
     assert_eq!(
-        id::owner_of(&live).0.as_deref(),
+        id::cluster_owner(&mgmt.sim, &live).0.as_deref(),
         a["instance_id"].as_str(),
         "claimed"
     );

@@ -68,13 +68,13 @@ fn attr(tf: &TfDir, key: &str) -> Option<String> {
     id::attributes(tf, ADDR).and_then(|a| a[key].as_str().map(String::from))
 }
 
-/// The state records exactly the live Cluster: its uid, and the owner annotation carries
-/// the state's instance id, marked created.
+/// The state records exactly the live Cluster: its uid, and its ownership (its companion's
+/// owner annotations, or its own) carries the state's instance id, marked created.
 #[track_caller]
 fn state_matches(sim: &MgmtSim, tf: &TfDir) {
     let c = the_cluster(sim);
     assert_eq!(attr(tf, "uid").as_deref(), c["metadata"]["uid"].as_str());
-    let (owner, phase, lease) = id::owner_of(&c);
+    let (owner, phase, lease) = id::cluster_owner(&sim.sim, &c);
     assert_eq!(owner, attr(tf, "instance_id"), "{c:#}");
     assert_eq!(phase.as_deref(), Some("created"));
     assert_eq!(lease, None);
@@ -153,6 +153,10 @@ fn create_refuses_an_existing_cluster_and_import_claims_it() {
     let live = the_cluster(&sim);
     assert_eq!(live["metadata"]["uid"], before["metadata"]["uid"]);
     assert_eq!(id::owner_of(&live).0, None, "not taken over");
+    assert!(
+        id::object(&sim.sim, "", "v1", "configmaps", NS, "dev-k0stack-owner").is_none(),
+        "the refused create left no bookkeeping"
+    );
     assert_eq!(
         live["metadata"]["generation"], before["metadata"]["generation"],
         "not written"
@@ -310,7 +314,7 @@ fn an_interrupted_create_is_continued_by_the_next_apply() {
     std::thread::sleep(Duration::from_millis(500));
     support::sigkill(&mut child);
     let left = the_cluster(&sim);
-    let (owner, phase, lease) = id::owner_of(&left);
+    let (owner, phase, lease) = id::cluster_owner(&sim.sim, &left);
     assert_eq!(phase.as_deref(), Some("creating"), "{left:#}");
     assert!(lease.is_some());
     assert!(
@@ -501,6 +505,8 @@ fn a_state_of_an_earlier_version_is_claimed_on_refresh() {
             a.remove("management_cluster_uid");
         }
     });
+    // Earlier versions wrote no companion ConfigMap.
+    id::delete_core(&sim.sim, "configmaps", NS, "dev-k0stack-owner");
     let strip = json!({"metadata": {"annotations": {"k0stack.io/owner": null, "k0stack.io/owner-phase": null}}});
     id::patch(
         &sim.sim,
@@ -524,6 +530,11 @@ fn a_state_of_an_earlier_version_is_claimed_on_refresh() {
     plan_is_empty(&tf);
     tf.apply().assert_ok();
     state_matches(&sim, &tf);
+    assert_eq!(
+        id::owner_of(&the_cluster(&sim)),
+        (None, None, None),
+        "claimed in its companion: the Cluster's annotations are left as they are"
+    );
     let cm = id::object(
         &sim.sim,
         "",

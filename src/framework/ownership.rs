@@ -20,6 +20,14 @@
 //! that some state records, and is never taken over. A create marks its objects `created`
 //! just before it returns; any later operation that receives the instance's prior state
 //! (refresh, plan, update) marks them too, which closes the gap if that last write failed.
+//!
+//! # Objects whose metadata must not change
+//!
+//! A k0smotron `Cluster` rolls its control plane when its annotations change (and breaks
+//! when its labels do), so it carries only `k0stack.io/owner`, written at its POST; the
+//! phase and lease of its create, and later takeovers, are kept on a companion ConfigMap
+//! (`resources::hosted_control_plane::companion`), and these rules apply to the view of the
+//! `Cluster` that companion gives.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -123,18 +123,36 @@ pub fn recorded_instances(state: &BTreeMap<String, Value>) -> BTreeSet<String> {
 }
 
 /// Every object of the management cluster with an owner annotation: owner → objects.
+/// A k0smotron `Cluster`'s owner is what its companion ConfigMap says when that is bound
+/// to it (an import takes a Cluster over there, never on the Cluster).
 pub fn owned_objects(cloud: &CloudSim) -> BTreeMap<String, Vec<String>> {
-    let store = cloud.k8s.api.store.lock().unwrap();
+    let all: Vec<(String, Value)> = {
+        let store = cloud.k8s.api.store.lock().unwrap();
+        let types = store.types().to_vec();
+        types
+            .iter()
+            .flat_map(|rt| {
+                store
+                    .list(rt, None, None)
+                    .into_iter()
+                    .map(|o| (rt.kind.clone(), o))
+            })
+            .collect()
+    };
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for rt in store.types().to_vec() {
-        for o in store.list(&rt, None, None) {
-            if let Some(owner) = o["metadata"]["annotations"]["k0stack.io/owner"].as_str() {
-                let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
-                let name = o["metadata"]["name"].as_str().unwrap_or("");
-                out.entry(owner.to_string())
-                    .or_default()
-                    .push(format!("{} {ns}/{name}", rt.kind));
-            }
+    for (kind, o) in all {
+        let owner = match kind.as_str() {
+            "Cluster" => crate::support::identity::cluster_owner(&cloud.k8s, &o).0,
+            _ => o["metadata"]["annotations"]["k0stack.io/owner"]
+                .as_str()
+                .map(String::from),
+        };
+        if let Some(owner) = owner {
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+            let name = o["metadata"]["name"].as_str().unwrap_or("");
+            out.entry(owner)
+                .or_default()
+                .push(format!("{kind} {ns}/{name}"));
         }
     }
     out

@@ -140,6 +140,51 @@ pub fn owner_of(obj: &Value) -> (Option<String>, Option<String>, Option<String>)
     )
 }
 
+/// The owner of a k0smotron `Cluster` as the provider's bookkeeping says (owner, phase,
+/// lease): its companion ConfigMap `<name>-k0stack-owner` when that is bound to it (its
+/// `cluster-owner`, or without one its own owner, is the Cluster's owner annotation, and its
+/// `cluster-uid`, when set, the Cluster's uid), else the Cluster's own annotations.
+pub fn cluster_owner(
+    sim: &K8sSim,
+    cluster: &Value,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let meta = &cluster["metadata"];
+    let ns = meta["namespace"].as_str().unwrap_or_default();
+    let name = format!(
+        "{}-k0stack-owner",
+        meta["name"].as_str().unwrap_or_default()
+    );
+    let Some(c) = object(sim, "", "v1", "configmaps", ns, &name) else {
+        return owner_of(cluster);
+    };
+    let own = owner_of(&c);
+    let bound = c["data"]["cluster-owner"]
+        .as_str()
+        .map(String::from)
+        .or(own.0.clone());
+    let uid = c["data"]["cluster-uid"].as_str().filter(|u| !u.is_empty());
+    let binds = bound.as_deref()
+        == Some(
+            meta["annotations"]["k0stack.io/owner"]
+                .as_str()
+                .unwrap_or(""),
+        )
+        && uid.is_none_or(|u| meta["uid"].as_str() == Some(u));
+    if binds {
+        own
+    } else {
+        owner_of(cluster)
+    }
+}
+
+/// Deletes a namespaced core object (a ConfigMap, a Secret) as `kubectl delete
+/// --ignore-not-found` would.
+pub fn delete_core(sim: &K8sSim, plural: &str, ns: &str, name: &str) {
+    let mut store = sim.api.store.lock().unwrap();
+    let rt = store.find("", "v1", plural).expect("resource type");
+    let _ = store.delete(&rt, ns, name);
+}
+
 /// The state file, parsed (null when there is none yet, or an empty one: Terraform
 /// creates it empty before the first resource is saved).
 pub fn state(tf: &TfDir) -> Value {

@@ -1,9 +1,11 @@
 //! Create and update: write the objects, wait for readiness, record the outputs.
 //!
-//! A create POSTs the `Cluster` ([`owning::create_owned`]): it never takes over an object
-//! that exists, except what an interrupted create of this same resource left (SIGKILL
-//! before the state was saved), which it adopts with that create's instance id. While it
-//! waits for readiness a [`LeaseKeeper`] tells other creates it is alive. An update first
+//! A create POSTs the `Cluster` ([`cluster_create::create_cluster`]): it never takes over an
+//! object that exists, except what an interrupted create of this same resource left
+//! (SIGKILL before the state was saved), which it adopts with that create's instance id.
+//! While it waits for readiness a [`LeaseKeeper`] tells other creates it is alive, on the
+//! `Cluster`'s companion ConfigMap: the `Cluster`'s metadata is written once, at the POST,
+//! and never changed by any later operation ([`companion`] says why). An update first
 //! proves the object is this instance's, and never re-creates a missing one.
 //! On any failure after the `Cluster` exists the returned state still records it
 //! (Terraform taints it), so nothing leaks.
@@ -30,6 +32,7 @@ use super::read::{fill_outputs, settle_unknowns};
 use super::resource::{api_for, kube_error, BLOCKS};
 use super::rolled;
 use super::validate::spec_from_state;
+use super::{cluster_create, companion};
 
 type Applied = Option<(State, ValueEmpty)>;
 
@@ -146,26 +149,26 @@ pub(super) async fn create(
         return None;
     }
     let ar = kube_io::cluster_resource(api);
-    let mut cluster = object::cluster_object(&spec, api);
-    ports::annotate(
-        &mut cluster,
-        &ports::allocated_value(config, Some(&spec.service_type)),
-    );
-    let created = match owning::create_owned(&kube, &ar, &cluster, &new_instance_id()).await {
-        Ok(c) => c,
-        Err(e @ OwnedError::Exists { .. }) => {
-            diags.add_error(diag::error(
-                "Hosted control plane already exists",
-                exists_detail(&e, &spec),
-                AttributePath::new("name"),
-            ));
-            return None;
-        }
-        Err(e) => {
-            kube_error(diags, "Cannot create the k0smotron Cluster", e);
-            return None;
-        }
-    };
+    let cluster = object::cluster_object(&spec, api);
+    let allocated = ports::allocated_value(config, Some(&spec.service_type));
+    let created =
+        match cluster_create::create_cluster(&kube, &ar, &cluster, &allocated, &new_instance_id())
+            .await
+        {
+            Ok(c) => c,
+            Err(e @ OwnedError::Exists { .. }) => {
+                diags.add_error(diag::error(
+                    "Hosted control plane already exists",
+                    exists_detail(&e, &spec),
+                    AttributePath::new("name"),
+                ));
+                return None;
+            }
+            Err(e) => {
+                kube_error(diags, "Cannot create the k0smotron Cluster", e);
+                return None;
+            }
+        };
     if created.adopted {
         tracing::info!(cluster = %format!("{}/{}", spec.namespace, spec.name), instance = %created.instance, "continuing an interrupted create of this control plane");
     }
@@ -175,9 +178,12 @@ pub(super) async fn create(
     state.id = Value::Value(format!("{}/{}", spec.namespace, spec.name).into());
     state.instance_id = Value::Value(instance.clone().into());
     state.management_cluster_uid = Value::Value(connected.into());
+    // The lease is held on the companion, never on the Cluster (see `companion`).
+    let cm = kube_io::configmap_resource();
+    let companion_name = companion::name(&spec.name);
     let mut holding: Holding = vec![(
-        (ar.clone(), Some(spec.namespace.clone()), spec.name.clone()),
-        created.object.clone(),
+        (cm, Some(spec.namespace.clone()), companion_name),
+        created.companion.clone(),
     )];
     // From here on the Cluster exists: every failure still returns the state recording it.
     // A fresh create's first request after its POST is the wait's.
@@ -351,8 +357,16 @@ pub(super) async fn update(
             return None;
         }
     };
+    let record = match companion::get(&kube, &spec.namespace, &spec.name).await {
+        Ok(r) => r,
+        Err(e) => {
+            kube_error(diags, "Cannot read the hosted control plane", e);
+            return None;
+        }
+    };
+    let view = companion::view(&live, record.as_ref());
     let instance = known(&planned.instance_id);
-    if let Err(why) = owned::check_ours(&live, instance.as_deref(), known(&planned.uid).as_deref())
+    if let Err(why) = owned::check_ours(&view, instance.as_deref(), known(&planned.uid).as_deref())
     {
         diags.add_error(diag::error(
             "Hosted control plane is not this resource's",
@@ -382,17 +396,27 @@ pub(super) async fn update(
     // The written-back address is removed only when the exposure changes (planned unknown):
     // k0smotron then writes the new one.
     let readdress = planned.external_address.is_unknown();
+    let allocated = ports::allocated_value(config, Some(&spec.service_type));
+    if let Err(e) = book(
+        &kube,
+        &live,
+        &view,
+        record.as_ref(),
+        instance.as_deref(),
+        &allocated,
+    )
+    .await
+    {
+        kube_error(diags, "Cannot record the hosted control plane's owner", e);
+        return None;
+    }
     let applied = match apply_cluster(
         &kube,
         &ar,
         (prior_spec.as_ref(), &spec),
         api,
         &live,
-        (
-            instance.as_deref(),
-            readdress,
-            &ports::allocated_value(config, Some(&spec.service_type)),
-        ),
+        readdress,
     )
     .await
     {
@@ -417,8 +441,26 @@ pub(super) async fn update(
     finish(&kube, diags, planned, api, outcome).await
 }
 
-/// Server-side apply of the Cluster (`specs`: the prior and the planned spec); a legacy
-/// object (ours by its uid, no annotation) is claimed first.
+/// The bookkeeping an update writes, on the companion only: a legacy `Cluster` (ours by
+/// its uid, no owner annotation) is claimed, and the allocated node ports are recorded.
+async fn book(
+    kube: &kube::Client,
+    live: &Json,
+    view: &Json,
+    record: Option<&Json>,
+    instance: Option<&str>,
+    allocated: &str,
+) -> Result<(), KubeError> {
+    match (instance, crate::framework::ownership::Owner::of(view)) {
+        (Some(i), None) => companion::bind(kube, live, i, Some(allocated))
+            .await
+            .map(|_| ()),
+        _ => companion::record_allocated(kube, live, record, instance, allocated).await,
+    }
+}
+
+/// Server-side apply of the Cluster (`specs`: the prior and the planned spec), with the
+/// live object's metadata ([`object::keep_live_metadata`]).
 ///
 /// # Why fields the spec no longer sets are also removed explicitly
 ///
@@ -433,22 +475,13 @@ async fn apply_cluster(
     (prior, spec): (Option<&HcpSpec>, &HcpSpec),
     api: Api,
     live: &Json,
-    (instance, readdress, allocated): (Option<&str>, bool, &str),
+    readdress: bool,
 ) -> Result<Json, KubeError> {
-    if let (Some(i), None) = (instance, crate::framework::ownership::Owner::of(live)) {
-        owning::claim(kube, ar, live, i).await?;
-    }
     let mut desired = object::cluster_object(spec, api);
     object::keep_controller_manifests(&mut desired, live, &spec.name);
-    // k0smotron puts the Cluster's labels into its StatefulSet's selector, which is
-    // immutable: labels are written at create only (an imported Cluster keeps its own).
-    desired["metadata"]["labels"] = live["metadata"]["labels"].clone();
-    if desired["metadata"]["labels"].is_null() {
-        if let Some(m) = desired["metadata"].as_object_mut() {
-            m.remove("labels");
-        }
-    }
-    ports::annotate(&mut desired, allocated);
+    // Labels are in k0smotron's immutable StatefulSet selector, annotations in its pod
+    // template: the Cluster's metadata is sent as it is live (written at create only).
+    object::keep_live_metadata(&mut desired, live);
     let applied = kube_io::apply(kube, ar, &desired).await?;
     let dropped = prior
         .and_then(|p| object::removals(&object::cluster_object(p, api)["spec"], &desired["spec"]))

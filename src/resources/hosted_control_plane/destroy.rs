@@ -1,5 +1,5 @@
-//! Destroy: deletes the `Cluster`, the kine Secret and the manifests ConfigMap, each only
-//! when it is this instance's. A foreign object of the same name (this resource's own is
+//! Destroy: deletes the `Cluster`, the kine Secret, the manifests ConfigMap and the
+//! companion ([`super::companion`]), each only when it is this instance's. A foreign object of the same name (this resource's own is
 //! gone) is left with a warning. k0smotron deletes its own Secrets (`<name>-ca`,
 //! `<name>-kubeconfig`, ...) when the `Cluster` goes, before it removes its finalizer.
 
@@ -11,6 +11,7 @@ use crate::provider::ProviderHandle;
 use crate::resources::kube_io::{self, KubeError};
 use crate::resources::owned;
 
+use super::companion;
 use super::identity;
 use super::model::*;
 use super::owning;
@@ -64,7 +65,13 @@ pub(super) async fn destroy(
     };
     let ar = kube_io::cluster_resource(api);
     let instance = known(&state.instance_id);
-    let live = match kube_io::get(&kube, &ar, Some(&ns), &name).await {
+    let read = async {
+        let live = kube_io::get(&kube, &ar, Some(&ns), &name).await?;
+        let record = companion::get(&kube, &ns, &name).await?;
+        Ok::<_, KubeError>(live.map(|l| companion::view(&l, record.as_ref())))
+    };
+    // The Cluster as its ownership goes (its companion's owner when it binds it).
+    let live = match read.await {
         Ok(l) => l,
         Err(e) => {
             kube_error(diags, "Cannot read the hosted control plane", e);

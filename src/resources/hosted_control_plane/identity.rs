@@ -174,7 +174,8 @@ pub fn beside_is_ours(
     }
 }
 
-fn labelled_for(obj: &Value, cluster: &str) -> bool {
+/// Whether `obj` carries the labels the provider puts on the objects of control plane `cluster`.
+pub fn labelled_for(obj: &Value, cluster: &str) -> bool {
     let want = managed_labels(cluster);
     let have = &obj["metadata"]["labels"];
     want.as_object()

@@ -8,8 +8,10 @@
 //!   first plan is empty when the configuration passes the same kubeconfig.
 //!
 //! Import is the explicit way to recover a lost state, so it claims the object: a new
-//! instance id in the owner annotations (an object another instance owned is taken over,
-//! with a warning: that instance's state no longer changes or deletes it). A `Cluster` that
+//! instance id in the `Cluster`'s companion ([`super::companion`]; the `Cluster`'s own
+//! annotations are left as they are), and in the owner annotations of the objects beside
+//! it (an object another instance owned is taken over, with a warning: that instance's
+//! state no longer changes or deletes it). A `Cluster` that
 //! a `K0smotronControlPlane` owns (Cluster API, k0rdent) is refused: its controller manages it.
 
 use tf_provider::value::Value;
@@ -20,9 +22,9 @@ use crate::framework::ownership::{self, new_instance_id, Claim};
 use crate::provider::{Clients, ProviderHandle};
 use crate::resources::kube_io;
 
+use super::companion;
 use super::identity;
 use super::model::*;
-use super::object;
 use super::owning;
 use super::resource::{api_for, kube_error};
 
@@ -115,7 +117,7 @@ pub(super) async fn import(
         }
     };
     let (kube, kubeconfig) = connection(&clients, diags, &id).await?;
-    let (uid, live, api) = match lookup(&clients, &kube, ns, name).await {
+    let (uid, live) = match lookup(&clients, &kube, ns, name).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             import_error(
@@ -134,8 +136,16 @@ pub(super) async fn import(
         import_error(diags, "Managed by Cluster API", format!("The Cluster {ns}/{name} is owned by the K0smotronControlPlane {cp} (Cluster API, e.g. k0rdent): its controller manages it, and a k0stack_hosted_control_plane would fight it. Manage it through that K0smotronControlPlane (or its ClusterDeployment) instead."));
         return None;
     }
+    let record = match companion::get(&kube, ns, name).await {
+        Ok(r) => r,
+        Err(e) => {
+            kube_error(diags, "Cannot read the hosted control plane", e);
+            return None;
+        }
+    };
+    let view = companion::view(&live, record.as_ref());
     let instance = new_instance_id();
-    let previous = match ownership::claim(&live, None, ownership::now_secs()) {
+    let previous = match ownership::claim(&view, None, ownership::now_secs()) {
         Claim::Unowned | Claim::Ours => None,
         Claim::Busy { instance: o, .. } => {
             import_error(diags, "Hosted control plane being created", format!("The Cluster {ns}/{name} is being created right now by another Terraform run (k0stack instance {o}); import it after that run finished, if it failed."));
@@ -150,8 +160,10 @@ pub(super) async fn import(
             Some(o)
         }
     };
-    let ar = kube_io::cluster_resource(api);
-    if let Err(e) = owning::claim(&kube, &ar, &live, &instance).await {
+    // The Cluster's own metadata is never rewritten (k0smotron would roll its control
+    // plane): the companion records the new owner.
+    let allocated = companion::allocated(&live, record.as_ref());
+    if let Err(e) = companion::bind(&kube, &live, &instance, allocated.as_deref()).await {
         kube_error(diags, "Cannot claim the hosted control plane", e);
         return None;
     }
@@ -172,15 +184,15 @@ pub(super) async fn import(
     })
 }
 
-/// The management cluster's uid, the live Cluster (None: it does not exist) and the API.
+/// The management cluster's uid and the live Cluster (None: it does not exist).
 async fn lookup(
     clients: &Clients,
     kube: &kube::Client,
     ns: &str,
     name: &str,
-) -> Result<Option<(String, serde_json::Value, object::Api)>, kube_io::KubeError> {
+) -> Result<Option<(String, serde_json::Value)>, kube_io::KubeError> {
     let uid = kube_io::cluster_uid(kube).await?;
     let api = api_for(clients, kube, &Value::Null).await?;
     let live = kube_io::get(kube, &kube_io::cluster_resource(api), Some(ns), name).await?;
-    Ok(live.map(|l| (uid, l, api)))
+    Ok(live.map(|l| (uid, l)))
 }

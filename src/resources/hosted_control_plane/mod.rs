@@ -2,6 +2,8 @@
 
 pub mod access;
 mod apply;
+mod cluster_create;
+pub mod companion;
 mod destroy;
 pub mod identity;
 pub mod import;

@@ -163,6 +163,36 @@ pub fn cluster_object(spec: &HcpSpec, api: Api) -> Value {
     })
 }
 
+/// Makes `desired` (an apply of the live `Cluster`) carry exactly the metadata the live
+/// one has, so an apply never changes it: k0smotron copies a `Cluster`'s labels into its
+/// StatefulSet's selector (immutable: a changed label fails every later StatefulSet update)
+/// and its annotations into the pod template (a changed annotation rolls the control plane;
+/// `internal/controller/util/util.go` `LabelsForK0smotronCluster`,
+/// `AnnotationsForK0smotronCluster`, v1.10.9 and v2.0.0). The managed labels go with the
+/// values the live object has (an imported `Cluster` without them never gets them), and
+/// of the annotations only the `allocated-ports` one earlier versions applied, with its
+/// live value (left out, the apply would remove it).
+pub fn keep_live_metadata(desired: &mut Value, live: &Value) {
+    let live_meta = &live["metadata"];
+    let name = desired["metadata"]["name"].as_str().unwrap_or_default();
+    let labels: Map<String, Value> = managed_labels(name)
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| Some((k.clone(), live_meta["labels"].get(k)?.clone())))
+        .collect();
+    let meta = desired["metadata"].as_object_mut().expect("an object");
+    meta.remove("annotations");
+    match labels.is_empty() {
+        true => meta.remove("labels"),
+        false => meta.insert("labels".into(), Value::Object(labels)),
+    };
+    let allocated = super::ports::ALLOCATED_ANNOTATION;
+    if let Some(v) = live_meta["annotations"].get(allocated) {
+        meta.insert("annotations".into(), json!({ allocated: v }));
+    }
+}
+
 /// The Secret holding the kine data source URL (k0smotron reads key
 /// `K0SMOTRON_KINE_DATASOURCE_URL`), so the URL's credentials stay out of the Cluster spec.
 pub fn kine_secret(spec: &HcpSpec) -> Option<Value> {
@@ -515,6 +545,28 @@ mod tests {
         // No k0s_config and no SANs: no k0sConfig at all (k0smotron generates its own).
         let obj = cluster_object(&spec(minimal()), Api::V1beta2);
         assert!(obj["spec"].get("k0sConfig").is_none(), "{obj}");
+    }
+
+    #[test]
+    fn an_apply_keeps_the_live_metadata() {
+        let live = json!({"metadata": {"name": "dev", "labels": {"app.kubernetes.io/managed-by": "k0stack", "team": "x"},
+            "annotations": {"k0stack.io/owner": "a", "k0stack.io/allocated-ports": "api"}}});
+        let mut desired = json!({"metadata": {"name": "dev", "labels": managed_labels("dev"),
+            "annotations": {"k0stack.io/allocated-ports": "api,konnectivity"}}});
+        keep_live_metadata(&mut desired, &live);
+        assert_eq!(
+            desired["metadata"],
+            json!({"name": "dev", "labels": {"app.kubernetes.io/managed-by": "k0stack"},
+                   "annotations": {"k0stack.io/allocated-ports": "api"}})
+        );
+        let bare = json!({"metadata": {"name": "dev"}});
+        let mut desired = json!({"metadata": {"name": "dev", "labels": managed_labels("dev")}});
+        keep_live_metadata(&mut desired, &bare);
+        assert_eq!(
+            desired["metadata"],
+            json!({"name": "dev"}),
+            "an imported Cluster gets no labels"
+        );
     }
 
     #[test]

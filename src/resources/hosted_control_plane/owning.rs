@@ -1,5 +1,6 @@
 //! The objects one control plane owns in the management cluster — its `Cluster`, the kine
-//! Secret and the manifests ConfigMap beside it — created, claimed and kept in step with
+//! Secret and the manifests ConfigMap beside it, and the companion that keeps the
+//! `Cluster`'s ownership ([`super::companion`]) — created, claimed and kept in step with
 //! the spec, each only when it is provably this instance's (rules in [`super::identity`]
 //! and [`crate::framework::ownership`]). k0smotron's own `<name>-ca`, `<name>-kubeconfig`
 //! and other Secrets are k0smotron's: never touched here.
@@ -38,8 +39,9 @@ fn ns_name(obj: &Value) -> (Option<&str>, &str) {
     )
 }
 
-/// Writes `instance` as the owner of an existing object (phase created): a legacy object
-/// (no annotation, recorded uid), an import, or a re-claimed one.
+/// Writes `instance` as the owner of an existing object beside the `Cluster` (phase
+/// created): a legacy object (no annotation, recorded uid), an import, or a re-claimed
+/// one. Never used on the `Cluster` itself: its ownership goes to its companion.
 pub async fn claim(
     kube: &kube::Client,
     ar: &ApiResource,
@@ -211,8 +213,9 @@ pub async fn mark_all_created(kube: &kube::Client, holding: &Holding, instance: 
     }
 }
 
-/// Deletes the objects beside the `Cluster` `name` that are this instance's; returns
-/// what was left and why (not ours, or the delete failed).
+/// Deletes the objects beside the `Cluster` `name` that are this instance's, its
+/// companion last (destroy runs after the `Cluster` is gone); returns what was left and
+/// why (not ours, or the delete failed).
 pub async fn delete_beside(
     kube: &kube::Client,
     ns: &str,
@@ -221,7 +224,8 @@ pub async fn delete_beside(
     cluster_ours: bool,
 ) -> Vec<String> {
     let mut left = Vec::new();
-    for (ar, obj) in beside_names(name) {
+    let record = (kube_io::configmap_resource(), super::companion::name(name));
+    for (ar, obj) in beside_names(name).into_iter().chain([record]) {
         let who = format!("{} {ns}/{obj}", ar.kind);
         match kube_io::get(kube, &ar, Some(ns), &obj).await {
             Ok(None) => {}

@@ -87,9 +87,12 @@ pub fn taken_by<'a>(in_use: &'a BTreeMap<u16, String>, port: u16, own: &str) -> 
     in_use.get(&port).filter(|who| who.as_str() != own)
 }
 
-/// Annotation on the `Cluster`: which of its ports the provider allocated (`api`,
-/// `konnectivity`, comma-separated; empty: none). An import reads it to tell allocated
-/// ports (a configuration leaves them out) from configured ones (it states them).
+/// Which of a control plane's ports the provider allocated (`api`, `konnectivity`,
+/// comma-separated; empty: none). An import reads it to tell allocated ports (a
+/// configuration leaves them out) from configured ones (it states them). Kept in the
+/// companion ConfigMap (data key [`super::companion::ALLOCATED`]); earlier versions wrote
+/// it as this annotation on the `Cluster`, where it stays (changing it would roll the
+/// control plane) and is read when no companion says.
 pub const ALLOCATED_ANNOTATION: &str = "k0stack.io/allocated-ports";
 
 /// The annotation's value for a configuration: the ports a `NodePort` service leaves unset.
@@ -109,18 +112,17 @@ pub fn allocated_value(config: &super::model::State, service_type: Option<&str>)
     out.join(",")
 }
 
-/// Writes the annotation into a `Cluster` object about to be sent (always with a value, so
-/// a later apply replaces it whoever wrote it first).
-pub fn annotate(obj: &mut Json, value: &str) {
-    obj["metadata"]["annotations"][ALLOCATED_ANNOTATION] = Json::String(value.to_string());
-}
-
 /// What the annotation of a live `Cluster` says: None without it (a Cluster of an earlier
 /// provider version, or not created by k0stack), else (api allocated, konnectivity allocated).
 pub fn allocated_of(obj: &Json) -> Option<(bool, bool)> {
     let v = obj["metadata"]["annotations"][ALLOCATED_ANNOTATION].as_str()?;
+    Some(parse_allocated(v))
+}
+
+/// (api allocated, konnectivity allocated) of a recorded value (`api,konnectivity`).
+pub fn parse_allocated(v: &str) -> (bool, bool) {
     let has = |k: &str| v.split(',').any(|p| p.trim() == k);
-    Some((has("api"), has("konnectivity")))
+    (has("api"), has("konnectivity"))
 }
 
 #[cfg(test)]
@@ -174,9 +176,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(allocated_value(&api_set, Some("NodePort")), "konnectivity");
-        let mut obj = json!({"metadata": {"name": "x"}});
-        annotate(&mut obj, "konnectivity");
+        let obj = json!({"metadata": {"annotations": {ALLOCATED_ANNOTATION: "konnectivity"}}});
         assert_eq!(allocated_of(&obj), Some((false, true)));
+        assert_eq!(parse_allocated("api,konnectivity"), (true, true));
+        assert_eq!(parse_allocated(""), (false, false));
         assert_eq!(allocated_of(&json!({"metadata": {}})), None);
     }
 }

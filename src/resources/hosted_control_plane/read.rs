@@ -13,6 +13,7 @@ use crate::provider::{Clients, ProviderHandle};
 use crate::resources::kube_io::{self, KubeError};
 
 use super::access;
+use super::companion;
 use super::identity::{self, Recognition};
 use super::model::*;
 use super::object::{self, Api};
@@ -102,8 +103,9 @@ async fn refresh(
         tracing::info!(cluster = %format!("{ns}/{name}"), "hosted control plane no longer exists; removing it from the state");
         return Ok(None);
     };
+    let record = companion::get(kube, &ns, &name).await?;
     let recognition = identity::recognise(
-        &obj,
+        &companion::view(&obj, record.as_ref()),
         known(&state.instance_id).as_deref(),
         known(&state.uid).as_deref(),
     );
@@ -130,9 +132,15 @@ async fn refresh(
         s.management_cluster_id =
             Value::Value(identity::management_cluster_id(&connected, &ns).into());
     }
-    record_owner(kube, diags, &mut s, &ar, &obj, recognition).await;
+    let allocated = companion::allocated(&obj, record.as_ref());
+    record_owner(kube, diags, &mut s, &obj, recognition, allocated.as_deref()).await;
     if s.k0s_version.is_null() {
-        adopt_live(&mut s, &obs, super::ports::allocated_of(&obj)); // just imported: the live object is the whole truth
+        // Just imported: the live object is the whole truth.
+        adopt_live(
+            &mut s,
+            &obs,
+            allocated.as_deref().map(super::ports::parse_allocated),
+        );
     }
     absorb_drift(&mut s, &obs);
     let beside = read_beside(kube, &ns, &name, &s).await?;
@@ -184,16 +192,17 @@ async fn read_beside(
     })
 }
 
-/// Records the instance id and writes what the owner annotations lack: a legacy object is
-/// claimed (with the objects beside it), a create that returned without marking its
-/// object created is marked. A failed write is a warning: the next refresh retries.
+/// Records the instance id and writes what the ownership lacks, on the companion only
+/// (never the `Cluster`, see [`companion`]): a legacy object is claimed (with the objects
+/// beside it), a create that returned without marking its object created is marked. A
+/// failed write is a warning: the next refresh retries.
 async fn record_owner(
     kube: &kube::Client,
     diags: &mut Diagnostics,
     s: &mut State,
-    ar: &kube::core::ApiResource,
     obj: &Json,
     recognition: Recognition,
+    allocated: Option<&str>,
 ) {
     let (instance, legacy) = match recognition {
         Recognition::Ours { instance, write } => {
@@ -206,7 +215,7 @@ async fn record_owner(
         Recognition::Unclaimed => (new_instance_id(), true),
         Recognition::Other(_) => return,
     };
-    if let Err(e) = owning::claim(kube, ar, obj, &instance).await {
+    if let Err(e) = companion::bind(kube, obj, &instance, allocated).await {
         diags.add_warning(diag::error(
             "Cannot write the owner annotation",
             format!("{}: {e}. The next refresh tries again.", who(s)),

@@ -22,11 +22,18 @@ const DESCRIPTION: &str = "A hosted Kubernetes control plane: a k0smotron `Clust
     (`Available` condition, or `status.ready` on k0smotron 1.x) and fail with the last condition's \
     reason and message on timeout. Every read compares the live object with the state, so `terraform plan` \
     shows out-of-band edits and deletions.\n\n\
-    **What it owns.** The `Cluster` `<namespace>/<name>`, the Secret `<name>-k0stack-kine` (with kine storage) and \
-    the ConfigMap `<name>-k0stack-manifests` (with `manifests`). Each carries the annotation `k0stack.io/owner` \
-    with this resource instance's `instance_id`; the `Cluster` also carries `k0stack.io/allocated-ports`, the node ports \
-    the provider allocated (an import leaves those out of the `service` block, as a configuration does, and puts \
-    configured ones in). The Secrets k0smotron creates for the control plane \
+    **What it owns.** The `Cluster` `<namespace>/<name>`, the Secret `<name>-k0stack-kine` (with kine storage), \
+    the ConfigMap `<name>-k0stack-manifests` (with `manifests`) and the ConfigMap `<name>-k0stack-owner`, the \
+    `Cluster`'s ownership bookkeeping. Each carries the annotation `k0stack.io/owner` with this resource instance's \
+    `instance_id` (the `Cluster` keeps the one its create wrote). The create writes the `Cluster`'s labels and \
+    annotations once, when it creates it, and nothing ever changes them: k0smotron copies a `Cluster`'s annotations \
+    into its control plane pods (a change restarts the control plane) and its labels into the StatefulSet's \
+    immutable selector. So the running create's lease (`k0stack.io/owner-phase`, `k0stack.io/owner-lease-until`, \
+    renewed every 5 s), an import's takeover and the node ports the provider allocated (an import leaves those out \
+    of the `service` block, as a configuration does, and puts configured ones in) are kept in `<name>-k0stack-owner`. \
+    A `Cluster` created by an earlier provider version keeps the annotations it has (`k0stack.io/owner-phase`, \
+    `k0stack.io/allocated-ports`), which count while it has no `<name>-k0stack-owner`. The Secrets k0smotron \
+    creates for the control plane \
     (`<name>-ca`, `<name>-kubeconfig` and the other certificates) are k0smotron's: it deletes them with the `Cluster`.\n\n\
     **Create never takes over.** A `Cluster` of the same name that exists already is an error (import it instead); \
     so is a kine Secret or manifests ConfigMap of that name that is not this control plane's. The only exception \
@@ -34,8 +41,9 @@ const DESCRIPTION: &str = "A hosted Kubernetes control plane: a k0smotron `Clust
     apply continues that create. With `create_before_destroy`, the new control plane needs a name of its own.\n\n\
     **Update and destroy act only on their own objects.** An update of a `Cluster` that no longer exists fails \
     (it never creates a new control plane with a new CA in its place: apply with refresh plans the re-creation). \
-    Destroy deletes the `Cluster`, the kine Secret and the manifests ConfigMap when they carry this instance's \
-    owner annotation (or, for objects of provider versions before owner annotations, the recorded uid); an \
+    Destroy deletes the `Cluster`, the kine Secret, the manifests ConfigMap and `<name>-k0stack-owner` when they \
+    are this instance's: they carry its owner annotation (the `Cluster`: its `<name>-k0stack-owner` says so, or \
+    without one its own annotation), or, for objects of provider versions before owner annotations, the recorded uid; an \
     object of the same name that is not this resource's is left, with a warning. Destroy does not delete the \
     namespace.\n\n\
     **The management cluster.** `management_cluster_uid` records which Kubernetes cluster holds the control plane; \
@@ -71,7 +79,7 @@ pub fn schema() -> Schema {
                 ("status", string("Readiness summary, e.g. `Available=True` or `Available=False: <reason>: <message>`.").computed()),
                 ("k0smotron_api_version", string("k0smotron API version used for this object: `v1beta2` or `v1beta1`.").computed()),
                 ("uid", string("Kubernetes UID of the `Cluster`.").computed()),
-                ("instance_id", string("Random id of this resource instance, drawn at create and written into the `k0stack.io/owner` annotation of every object it creates; update and destroy act only on objects carrying it. Import draws a new one.").computed()),
+                ("instance_id", string("Random id of this resource instance, drawn at create and written into the `k0stack.io/owner` annotation of every object it creates; update and destroy act only on objects carrying it (the `Cluster`: as its `<name>-k0stack-owner` ConfigMap says). Import draws a new one, and records it in `<name>-k0stack-owner`, never on the `Cluster`.").computed()),
                 ("service_type", string("The effective service type: the `service` block's `type`, else `NodePort` (the default, also without a `service` block).").computed()),
                 ("api_port", number("The effective API server port: `service.api_port` when configured; else, for `NodePort`, a free node port the provider allocates at create (checked against every Service of the management cluster, kept from then on); else 30443.").computed()),
                 ("konnectivity_port", number("The effective konnectivity port: `service.konnectivity_port` when configured; else, for `NodePort`, a free node port allocated at create like `api_port`; else 30132.").computed()),
