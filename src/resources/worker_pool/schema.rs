@@ -108,6 +108,18 @@ pub fn schema() -> Schema {
                     ],
                     vec![],
                 ))),
+                ("airgap", optional_block(block(
+                    "Air-gapped sites: the images a worker needs (pause, kube-proxy, konnectivity-agent, coredns, metrics-server, kube-router or calico) \
+                     come from an OCI image bundle instead of public registries. cloud-init downloads it (curl with retries; checked against `bundle_sha256` when set) \
+                     into `/var/lib/k0s/images/` before k0s starts, and k0s imports it before the kubelet runs. Combine with `k0s_download_url` (the binary) — \
+                     or, instead of a bundle, set `spec.images.repository` in the control plane's `k0s_config` to a mirror registry. \
+                     Changing the block replaces members (cloud-init runs once). Without it, workers pull from quay.io and registry.k8s.io.",
+                    vec![
+                        ("bundle_url", string("http(s) URL of the image bundle for the workers' k0s version and architecture: the release asset `k0s-airgap-bundle-<version>-<arch>` (e.g. `k0s-airgap-bundle-v1.32.6+k0s.0-amd64`, copied to your mirror) or your own (`k0s airgap list-images` names what it must hold). An upstream asset name of another version than the workers' is refused at plan.").required()),
+                        ("bundle_sha256", string("Hex SHA-256 of the bundle; when set, a download that does not match is never given to k0s.")),
+                    ],
+                    vec![],
+                ))),
                 ("timeouts", timeouts::schema(DEFAULT_TIMEOUTS)),
             ],
         ),
