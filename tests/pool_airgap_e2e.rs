@@ -121,3 +121,32 @@ fn without_images_or_binary_from_the_site_the_apply_says_why_nodes_are_not_ready
     assert_eq!(nodes.len(), 1, "only the mirror binary's worker registered");
     assert!(!support::node_ready(&nodes[0]));
 }
+
+#[test]
+fn a_bundle_for_another_version_than_the_control_planes_is_refused_before_any_server() {
+    let cloud = air_gapped();
+    let body = format!(
+        "k0s_download_url = \"{MIRROR_BIN}\"\n  airgap {{\n    bundle_url = \"https://mirror.site/k0s/k0s-airgap-bundle-v1.31.2+k0s.0-amd64\"\n  }}"
+    );
+    let tf = TfDir::new("");
+    cloud.write_files(&tf);
+    tf.write(
+        "main.tf",
+        &format!(
+            "{}{}",
+            cloud.dev_control_plane_config(),
+            pool("general", 1, &body)
+        ),
+    );
+    tf.init();
+    // The control plane is created in this apply: its version is known only then.
+    let out = tf.apply();
+    out.assert_failed()
+        .assert_contains("Error: Image bundle of another k0s version")
+        .assert_contains("the workers run v1.32.6+k0s.0");
+    assert!(cloud.servers().is_empty(), "no server was created");
+    // Now that the control plane runs, the plan says it.
+    tf.plan()
+        .assert_failed()
+        .assert_contains("Error: Image bundle of another k0s version");
+}

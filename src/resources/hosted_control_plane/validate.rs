@@ -64,9 +64,11 @@ fn check_images(images: &serde_json::Value) -> Result<(), String> {
     match &images["default_pull_policy"] {
         serde_json::Value::Null => {}
         serde_json::Value::String(s) if POLICIES.contains(&s.as_str()) => {}
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "spec.images.default_pull_policy is {other}: k0s accepts Always, IfNotPresent or Never"
-        )),
+        ))
+        }
     }
     match &images["repository"] {
         serde_json::Value::Null => Ok(()),

@@ -187,7 +187,8 @@ impl WorkerPool {
         // plane is created in the same apply): a typo in flavor, image or networks must fail
         // the plan, before anything is created. The hash needs the version.
         let version = spec.k0s_version.clone().or(hcp_version.clone());
-        if let (Some(b), Some(v)) = (&spec.image_bundle, &version) {
+        // The pool's own version was checked with the configuration; the control plane's here.
+        if let (Some(b), None, Some(v)) = (&spec.image_bundle, &spec.k0s_version, &version) {
             super::validate::check_bundle_version(b, v, &mut p);
         }
         let (mut template_hash, mut equivalent_hashes, mut image_id) = (None, vec![], None);

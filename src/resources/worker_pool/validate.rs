@@ -229,6 +229,11 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         }
     }
     let image_bundle = airgap_bundle(&s.airgap, &mut p, &mut complete);
+    if let (Some(b), Some(v)) = (&image_bundle, &k0s_version) {
+        if K0sVersion::parse(v).is_some() {
+            check_bundle_version(b, v, &mut p);
+        }
+    }
     let extra_user_data = known(&s.extra_user_data);
     if let Some(extra) = &extra_user_data {
         let probe = cloudinit::WorkerTemplate {
