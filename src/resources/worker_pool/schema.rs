@@ -71,7 +71,7 @@ pub fn schema() -> Schema {
                 ("labels", string_map("Kubernetes labels of the nodes (given at registration; changing them replaces members).")),
                 ("taints", string_set("Node taints, `key=value:Effect` or `key:Effect`; a set: their order means nothing.")),
                 ("k0s_version", string("k0s version of the workers; default: the control plane's. Newer than the control plane is refused.").optional_computed()),
-                ("k0s_download_url", string("URL of the k0s binary (air-gapped mirror); default: get.k0s.sh for `k0s_version`.")),
+                ("k0s_download_url", string("URL of the k0s binary (air-gapped mirror; the images need one too: `airgap` or the control plane's `spec.images.repository`); default: get.k0s.sh for `k0s_version`.")),
                 ("kubelet_extra_args", string("Extra kubelet arguments, as one string.")),
                 ("extra_user_data", string("Extra `#cloud-config` merged into the servers' user data.")),
                 ("wait_for_nodes", bool("Wait until every member's node is Ready (default `true`). With `false`, apply returns once the servers are ACTIVE; the join token of members still booting stays valid until they joined (a later apply or refresh revokes it) or it expires (the apply's timeout plus 5 minutes).").optional_computed()),
