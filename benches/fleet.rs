@@ -396,6 +396,7 @@ fn micro_benches(r: &mut Report) {
             name: format!("pool-{i:05}"),
             ready: true,
             pool_uid: None,
+            not_ready: None,
         })
         .collect();
     let none = Default::default();

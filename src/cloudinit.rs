@@ -31,7 +31,27 @@ pub struct WorkerTemplate {
     pub kubelet_extra_args: Option<String>,
     /// User cloud-config merged in (must be a `#cloud-config` mapping).
     pub extra_user_data: Option<String>,
+    /// An image bundle put where k0s imports it before the kubelet starts (air-gapped sites).
+    pub image_bundle: Option<ImageBundle>,
 }
+
+/// An OCI image bundle (what `k0s airgap list-images` names, e.g. the release asset
+/// `k0s-airgap-bundle-<version>-<arch>`) for a worker that cannot pull from public registries.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ImageBundle {
+    pub url: String,
+    /// Hex SHA-256 the download must match before k0s sees it.
+    pub sha256: Option<String>,
+}
+
+/// k0s imports every file of this directory into containerd when the worker starts, before
+/// the kubelet (k0s `pkg/component/worker/ocibundle.go`; `OCIBundleDir` = `<data dir>/images`).
+pub const K0S_IMAGES_DIR: &str = "/var/lib/k0s/images";
+/// The bundle's file there (one per worker: the provider puts one bundle).
+pub const BUNDLE_FILE: &str = "/var/lib/k0s/images/k0stack-airgap-bundle.tar";
+/// Where it is downloaded first, outside the images directory: k0s never sees a partial
+/// or unverified file (a rename within `/var/lib/k0s` is atomic).
+const BUNDLE_PART: &str = "/var/lib/k0s/k0stack-airgap-bundle.part";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CloudInitError {
@@ -93,6 +113,23 @@ fn download_command(t: &WorkerTemplate) -> String {
     }
 }
 
+/// The bundle step: download with retries beside the images directory, check the digest
+/// when given, then move it in. One `&&` chain: cloud-init runs runcmd without `set -e`.
+fn bundle_command(b: &ImageBundle) -> String {
+    let mut cmd = format!(
+        "mkdir -p {K0S_IMAGES_DIR} && {CURL} {} -o {BUNDLE_PART}",
+        shq(&b.url)
+    );
+    if let Some(sum) = &b.sha256 {
+        cmd.push_str(&format!(
+            " && echo {} | sha256sum -c -",
+            shq(&format!("{}  {BUNDLE_PART}", sum.to_ascii_lowercase()))
+        ));
+    }
+    cmd.push_str(&format!(" && mv {BUNDLE_PART} {BUNDLE_FILE}"));
+    cmd
+}
+
 /// Renders the user-data for one member.
 pub fn render(t: &WorkerTemplate, token: &Secret) -> Result<String, CloudInitError> {
     let mut doc = Mapping::new();
@@ -109,11 +146,13 @@ pub fn render(t: &WorkerTemplate, token: &Secret) -> Result<String, CloudInitErr
     }
     let token_file = Value::Mapping(token_file);
     doc.insert("write_files".into(), Value::Sequence(vec![token_file]));
-    let runcmd = vec![
-        Value::String(download_command(t)),
-        Value::String(install_command(t)),
-        Value::String(format!("{K0S_BIN} start")),
-    ];
+    let mut runcmd = vec![Value::String(download_command(t))];
+    // Before `k0s start`: k0s imports the directory before it starts the kubelet.
+    if let Some(b) = &t.image_bundle {
+        runcmd.push(Value::String(bundle_command(b)));
+    }
+    runcmd.push(Value::String(install_command(t)));
+    runcmd.push(Value::String(format!("{K0S_BIN} start")));
     doc.insert("runcmd".into(), Value::Sequence(runcmd));
     if let Some(extra) = t
         .extra_user_data
@@ -308,6 +347,48 @@ mod tests {
         };
         let v = parse(&render(&t, &Secret::new("t")).unwrap());
         assert_eq!(v["runcmd"][0], "curl -sSfL --retry 5 --retry-delay 3 --connect-timeout 20 'https://mirror.local/k0s-v1.32.6' -o /usr/local/bin/k0s && chmod 0755 /usr/local/bin/k0s");
+    }
+
+    #[test]
+    fn an_image_bundle_is_in_place_before_k0s_starts() {
+        let t = WorkerTemplate {
+            download_url: Some("https://mirror.local/k0s-v1.32.6+k0s.0-amd64".into()),
+            image_bundle: Some(ImageBundle {
+                url: "https://mirror.local/k0s-airgap-bundle-v1.32.6+k0s.0-amd64".into(),
+                sha256: Some("AB12".repeat(16)),
+            }),
+            ..template()
+        };
+        let v = parse(&render(&t, &Secret::new("t")).unwrap());
+        let run: Vec<&str> = v["runcmd"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(run.len(), 4);
+        assert_eq!(
+            run[1],
+            format!(
+                "mkdir -p /var/lib/k0s/images && curl -sSfL --retry 5 --retry-delay 3 --connect-timeout 20 'https://mirror.local/k0s-airgap-bundle-v1.32.6+k0s.0-amd64' -o /var/lib/k0s/k0stack-airgap-bundle.part && echo '{}  /var/lib/k0s/k0stack-airgap-bundle.part' | sha256sum -c - && mv /var/lib/k0s/k0stack-airgap-bundle.part /var/lib/k0s/images/k0stack-airgap-bundle.tar",
+                "ab12".repeat(16)
+            )
+        );
+        assert!(run[2].contains("k0s install worker"));
+        assert_eq!(run[3], "/usr/local/bin/k0s start");
+        // Without a digest, the download goes straight to the move.
+        let t = WorkerTemplate {
+            image_bundle: Some(ImageBundle {
+                url: "http://10.0.0.5/b.tar".into(),
+                sha256: None,
+            }),
+            ..template()
+        };
+        let v = parse(&render(&t, &Secret::new("t")).unwrap());
+        assert!(v["runcmd"][1]
+            .as_str()
+            .unwrap()
+            .ends_with("'http://10.0.0.5/b.tar' -o /var/lib/k0s/k0stack-airgap-bundle.part && mv /var/lib/k0s/k0stack-airgap-bundle.part /var/lib/k0s/images/k0stack-airgap-bundle.tar"));
     }
 
     #[test]

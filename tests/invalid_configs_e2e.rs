@@ -120,6 +120,9 @@ const CASES: &[Case] = &[
     Case { resource: "k0stack_worker_pool", body: "%flavor = \"\"", summary: "Empty flavor", line: "flavor = \"\"" },
     Case { resource: "k0stack_worker_pool", body: "%image = \"  \"", summary: "Empty image", line: "image = \"  \"" },
     Case { resource: "k0stack_worker_pool", body: "%timeouts {\n    create = \"forever\"\n  }", summary: "Invalid timeout", line: "create = \"forever\"" },
+    Case { resource: "k0stack_worker_pool", body: "%airgap {\n    bundle_url = \"/srv/bundle.tar\"\n  }", summary: "Invalid bundle URL", line: "bundle_url = \"/srv/bundle.tar\"" },
+    Case { resource: "k0stack_worker_pool", body: "%airgap {\n    bundle_url    = \"https://m/b.tar\"\n    bundle_sha256 = \"abc\"\n  }", summary: "Invalid SHA-256", line: "bundle_sha256 = \"abc\"" },
+    Case { resource: "k0stack_worker_pool", body: "%k0s_version = \"v1.32.6+k0s.0\"\n  airgap {\n    bundle_url = \"https://m/k0s-airgap-bundle-v1.31.2+k0s.0-amd64\"\n  }", summary: "Image bundle of another k0s version", line: "bundle_url = \"https://m/k0s-airgap-bundle-v1.31.2+k0s.0-amd64\"" },
 ];
 
 fn assert_one_diagnostic(out: &support::TfOutput, what: &str, summary: &str, line: &str) {

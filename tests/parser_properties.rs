@@ -92,6 +92,7 @@ proptest! {
         args in proptest::option::of(".{0,40}"),
         extra in proptest::option::of(yamlish()),
         token in ".{1,60}",
+        bundle in proptest::option::of(("https://.{0,60}", proptest::option::of("[0-9a-f]{64}"))),
     ) {
         let t = WorkerTemplate {
             k0s_version: version,
@@ -100,6 +101,7 @@ proptest! {
             taints,
             kubelet_extra_args: args,
             extra_user_data: extra,
+            image_bundle: bundle.clone().map(|(url, sha256)| cloudinit::ImageBundle { url, sha256 }),
         };
         if let Ok(ud) = cloudinit::render(&t, &Secret::new(token.clone())) {
             prop_assert!(ud.starts_with("#cloud-config\n"));
@@ -112,6 +114,17 @@ proptest! {
             prop_assert!(runcmd.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("/usr/local/bin/k0s install worker --token-file /etc/k0s.token"))));
             // The token file stays for k0s to read after `k0s start` (issue 15 item 1).
             prop_assert!(!runcmd.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("rm ") && c.contains("/etc/k0s.token"))));
+            // An image bundle is in k0s's images directory before `k0s start` (issue 15 item 10).
+            let at = |p: &dyn Fn(&str) -> bool| runcmd.iter().position(|c| c.as_str().is_some_and(p));
+            let start = at(&|c| c == "/usr/local/bin/k0s start").expect("k0s start");
+            match at(&|c| c.starts_with("mkdir -p /var/lib/k0s/images ")) {
+                Some(i) => {
+                    prop_assert!(bundle.is_some() && i < start);
+                    let line = runcmd[i].as_str().unwrap();
+                    prop_assert!(line.ends_with(" && mv /var/lib/k0s/k0stack-airgap-bundle.part /var/lib/k0s/images/k0stack-airgap-bundle.tar"));
+                }
+                None => prop_assert!(bundle.is_none()),
+            }
         }
     }
 }

@@ -56,6 +56,11 @@ pub struct Up {
     /// Cloud seed (YAML or JSON, see the simulator guide)
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
+    /// Workers boot in an air-gapped site: get.k0s.sh, GitHub and public registries
+    /// (quay.io, registry.k8s.io, docker.io, ghcr.io) are unreachable; any other host is the
+    /// site's mirror
+    #[arg(long)]
+    pub air_gapped: bool,
 }
 
 /// The served k0smotron versions (a newtype: clap would read a bare `Vec` as a repeatable flag).
@@ -129,6 +134,8 @@ mod tests {
         assert_eq!(u.join_latency, Duration::from_millis(200));
         assert_eq!(u.token_ttl, Duration::from_secs(3600));
         assert_eq!((u.vm_error_rate, u.hosts, u.seed), (0.0, 16, None));
+        assert!(!u.air_gapped);
+        assert!(up("up --dir /tmp/x --air-gapped").unwrap().air_gapped);
         let u = up("up --dir /tmp/x --boot-latency 250ms --token-ttl 1h --vm-error-rate 0.05 --hosts 2 --k0smotron-versions none --seed s.yaml").unwrap();
         assert_eq!(u.boot_latency, Duration::from_millis(250));
         assert_eq!(u.token_ttl, Duration::from_secs(3600));

@@ -45,6 +45,7 @@ fn options(up: cli::Up) -> Result<(UpOptions, K8sOptions, OpenStackOptions)> {
         ready_delay: up.ready_delay,
         k0smotron_versions: up.k0smotron_versions.0,
         join_latency: up.join_latency,
+        air_gapped: up.air_gapped,
         ..Default::default()
     };
     let os = OpenStackOptions {

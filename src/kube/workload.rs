@@ -75,6 +75,24 @@ pub fn node_ready(n: &Node) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+/// `reason: message` of a Node's Ready condition when it is not True (None when Ready or
+/// when the kubelet has not posted the condition yet).
+pub fn not_ready_reason(n: &Node) -> Option<String> {
+    let c = n
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.status != "True")?;
+    let parts: Vec<&str> = [c.reason.as_deref(), c.message.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(": "))
+}
+
 pub async fn cordon(client: &kube::Client, node: &str) -> Result<(), WorkloadError> {
     let api: Api<Node> = Api::all(client.clone());
     api.cordon(node)
@@ -194,5 +212,40 @@ pub async fn delete_node(client: &kube::Client, node: &str) -> Result<bool, Work
         Ok(_) => Ok(true),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
         Err(e) => Err(api_err("delete", format!("node {node}"), e)),
+    }
+}
+
+#[cfg(test)]
+mod not_ready_tests {
+    use super::*;
+
+    fn node(conditions: serde_json::Value) -> Node {
+        serde_json::from_value(
+            serde_json::json!({"metadata": {"name": "n"}, "status": {"conditions": conditions}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_ready_conditions_reason_and_message_when_not_ready() {
+        let n = node(
+            serde_json::json!([{"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": "container runtime network not ready"}]),
+        );
+        assert_eq!(
+            not_ready_reason(&n).as_deref(),
+            Some("KubeletNotReady: container runtime network not ready")
+        );
+        let unknown = node(
+            serde_json::json!([{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]),
+        );
+        assert_eq!(
+            not_ready_reason(&unknown).as_deref(),
+            Some("NodeStatusUnknown")
+        );
+        let ready = node(
+            serde_json::json!([{"type": "Ready", "status": "True", "reason": "KubeletReady"}]),
+        );
+        assert_eq!(not_ready_reason(&ready), None);
+        assert_eq!(not_ready_reason(&node(serde_json::json!([]))), None);
     }
 }

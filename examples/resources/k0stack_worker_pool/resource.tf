@@ -67,6 +67,24 @@ resource "k0stack_worker_pool" "gpu" {
   YAML
 }
 
+# An air-gapped site: the k0s binary and the workers' images (an OCI bundle that k0s
+# imports before the kubelet starts) come from the site's own mirror. See the guide
+# "Air-gapped sites" for a mirror registry instead of a bundle.
+resource "k0stack_worker_pool" "isolated" {
+  name                    = "isolated"
+  hosted_control_plane_id = k0stack_hosted_control_plane.prod.id
+  size                    = 2
+  flavor                  = "m1.large"
+  image                   = "ubuntu-24.04"
+  networks                = ["isolated"]
+
+  k0s_version      = "v1.32.6+k0s.0"
+  k0s_download_url = "https://mirror.example.com/k0s/k0s-v1.32.6+k0s.0-amd64"
+  airgap {
+    bundle_url = "https://mirror.example.com/k0s/k0s-airgap-bundle-v1.32.6+k0s.0-amd64"
+  }
+}
+
 output "general_ready" {
   value = "${k0stack_worker_pool.general.ready_count}/${k0stack_worker_pool.general.size}"
 }

@@ -4,8 +4,9 @@
 //! A server that goes away leaves its Node NotReady. Refusals are logged and kept in
 //! [`Joiner::failures`] so tests and users can see why a node never appeared.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct JoinRequest {
     /// The k0s version the runcmd installs (`K0S_VERSION=` of get.k0s.sh); None for a binary
     /// from a mirror URL, whose version only the binary knows.
     pub k0s_version: Option<String>,
+    /// The runcmd lines, as cloud-init runs them (what an air-gapped site checks).
+    pub runcmd: Vec<String>,
 }
 
 /// `K0S_VERSION=<v>` (quoted or not) in one of the commands.
@@ -158,6 +161,7 @@ pub fn parse_user_data(text: &str) -> Result<JoinRequest, String> {
         taints,
         kubelet_extra_args: flag(install, "kubelet-extra-args"),
         k0s_version,
+        runcmd,
     })
 }
 
@@ -207,6 +211,10 @@ pub struct Joiner {
     pub join_latency: Mutex<Duration>,
     /// `server id: reason` of every refused join.
     pub failures: Mutex<Vec<String>>,
+    /// The site is air-gapped ([`super::airgap`]): public downloads and registries fail.
+    pub air_gapped: AtomicBool,
+    /// Servers whose node registered without its images (NotReady for good).
+    no_images: Mutex<BTreeSet<String>>,
 }
 
 impl Joiner {
@@ -215,6 +223,8 @@ impl Joiner {
             operator,
             join_latency: Mutex::new(join_latency),
             failures: Mutex::new(Vec::new()),
+            air_gapped: AtomicBool::new(false),
+            no_images: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -262,6 +272,11 @@ impl Joiner {
             Some(Err(e)) => return self.refuse(&vm, e),
             Some(Ok(r)) => r,
         };
+        let images_missing = match self.air_gap(&req) {
+            Err(super::airgap::Gap::NoBinary(why)) => return self.refuse(&vm, why),
+            Err(super::airgap::Gap::NoImages(why)) => Some(why),
+            Ok(()) => None,
+        };
         let (_server, bootstrap) = match decode_join_token(&req.join_token) {
             Ok(x) => x,
             Err(e) => return self.refuse(&vm, e),
@@ -299,9 +314,22 @@ impl Joiner {
             .as_deref()
             .map(super::api::kube_git_version)
             .unwrap_or_else(|| hosted.api.git_version());
+        let ready = match &images_missing {
+            None => {
+                json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()})
+            }
+            Some(why) => {
+                self.refuse(&vm, why.clone());
+                self.no_images
+                    .lock()
+                    .expect("no_images")
+                    .insert(vm.server_id.clone());
+                json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": super::airgap::NETWORK_NOT_READY, "lastHeartbeatTime": super::store::now_rfc3339()})
+            }
+        };
         let node = json!({"metadata": {"name": vm.hostname, "labels": labels},
             "spec": {"providerID": format!("openstack:///{}", vm.server_id), "taints": taints},
-            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()}],
+            "status": {"conditions": [ready],
                 "addresses": [{"type": "InternalIP", "address": vm.ip}, {"type": "Hostname", "address": vm.hostname}],
                 "nodeInfo": {"kubeletVersion": kubelet_version, "operatingSystem": "linux", "architecture": "amd64", "osImage": "Ubuntu 24.04.1 LTS", "kernelVersion": "6.8.0-49-generic", "containerRuntimeVersion": "containerd://1.7.24"}}});
         let mut store = hosted.api.store.lock().expect("store");
@@ -320,14 +348,56 @@ impl Joiner {
             return self.refuse(&vm, e.message);
         }
         drop(store);
-        hosted.api.record("node.ready", &vm.hostname);
+        let event = if images_missing.is_some() {
+            "node.notready"
+        } else {
+            "node.ready"
+        };
+        hosted.api.record(event, &vm.hostname);
         hosted.api.changed.notify_waiters();
+    }
+
+    /// In an air-gapped site, what the worker lacks (nothing when the site is not).
+    fn air_gap(&self, req: &JoinRequest) -> Result<(), super::airgap::Gap> {
+        if !self.air_gapped.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let (_, bootstrap) = decode_join_token(&req.join_token).unwrap_or_default();
+        let spec = self
+            .operator
+            .hosted
+            .lock()
+            .expect("hosted")
+            .values()
+            .find(|h| h.tokens.lock().expect("tokens").contains_key(&bootstrap))
+            .and_then(|h| self.cluster_spec(&h.key));
+        let images = spec
+            .as_ref()
+            .map(super::airgap::ImagesConfig::from_cluster_spec)
+            .unwrap_or_default();
+        super::airgap::check(&req.runcmd, &images)
+    }
+
+    /// The `spec` of the k0smotron Cluster `ns/name` in the management cluster.
+    fn cluster_spec(&self, key: &str) -> Option<Value> {
+        let (ns, name) = key.split_once('/')?;
+        let store = self.operator.mgmt.store.lock().expect("store");
+        let rt = store.find_kind("k0smotron.io", "Cluster")?;
+        store.get(&rt, ns, name).ok().map(|c| c["spec"].clone())
     }
 
     /// A stopped server runs again: its kubelet posts Ready for its Node with the
     /// credentials it joined with (a Node deleted meanwhile stays deleted here; a real
     /// kubelet would register it again, which the pool never relies on).
     fn resumed(&self, server_id: &str) {
+        if self
+            .no_images
+            .lock()
+            .expect("no_images")
+            .contains(server_id)
+        {
+            return;
+        }
         let ready = json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": super::store::now_rfc3339()});
         self.set_ready(server_id, ready, "kubelet", "node.ready");
     }

@@ -1,6 +1,7 @@
 //! The Kubernetes half of the simulator: a management cluster API over HTTPS (its own CA,
 //! a bearer token), the k0smotron operator emulation, and one hosted API per `Cluster`.
 
+pub mod airgap;
 pub mod api;
 pub mod bootstrap;
 pub mod cloud_config;
@@ -49,6 +50,8 @@ pub struct K8sOptions {
     pub bootstrap: bool,
     /// The cluster CA (PEM certificate, PEM key); default: a fresh one.
     pub ca: Option<(String, String)>,
+    /// Workers boot in an air-gapped site ([`airgap`]): public downloads and registries fail.
+    pub air_gapped: bool,
 }
 
 impl Default for K8sOptions {
@@ -63,6 +66,7 @@ impl Default for K8sOptions {
             join_latency: Duration::from_millis(200),
             bootstrap: true,
             ca: None,
+            air_gapped: false,
         }
     }
 }
@@ -150,6 +154,9 @@ impl K8sSim {
         let operator = Operator::new(api.clone());
         operator.knobs.lock().expect("knobs").ready_delay = opts.ready_delay;
         let joiner = join::Joiner::new(operator.clone(), opts.join_latency);
+        joiner
+            .air_gapped
+            .store(opts.air_gapped, std::sync::atomic::Ordering::SeqCst);
         let mut tasks = vec![
             serve_task,
             tokio::spawn(operator.clone().run()),

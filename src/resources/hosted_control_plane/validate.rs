@@ -51,7 +51,32 @@ pub fn parse_k0s_config(text: &str) -> Result<serde_json::Value, String> {
             }
         }
     }
+    check_images(&v["spec"]["images"])?;
     Ok(v)
+}
+
+/// `spec.images` as k0s validates it (`ClusterImages.Validate`, k0s
+/// `pkg/apis/k0s/v1beta1/images.go`, v1.32.6+k0s.0): a bad pull policy stops the control
+/// plane's k0s at start. `repository` (a mirror registry for every worker-side image) is
+/// passed through as it is.
+fn check_images(images: &serde_json::Value) -> Result<(), String> {
+    const POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
+    match &images["default_pull_policy"] {
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) if POLICIES.contains(&s.as_str()) => {}
+        other => {
+            return Err(format!(
+            "spec.images.default_pull_policy is {other}: k0s accepts Always, IfNotPresent or Never"
+        ))
+        }
+    }
+    match &images["repository"] {
+        serde_json::Value::Null => Ok(()),
+        serde_json::Value::String(r) if !r.is_empty() && !r.contains(char::is_whitespace) => Ok(()),
+        other => Err(format!(
+            "spec.images.repository is {other}: a registry host with an optional path, e.g. \"registry.example.com:5000/k0s\""
+        )),
+    }
 }
 
 /// Validates everything known; returns the spec when every required value is known and valid.
@@ -619,5 +644,18 @@ pub(crate) mod tests {
         let wrong = parse_k0s_config("apiVersion: k0s.k0sproject.io/v1beta2\n").unwrap_err();
         assert!(wrong.contains("k0s.k0sproject.io/v1beta1"), "{wrong}");
         assert!(parse_k0s_config("kind: Cluster\n").is_err());
+        // spec.images: a mirror registry passes through, a pull policy k0s refuses does not.
+        let mirror = parse_k0s_config(
+            r#"{"spec":{"images":{"repository":"registry.site:5000/k0s","default_pull_policy":"Never"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            mirror["spec"]["images"]["repository"],
+            "registry.site:5000/k0s"
+        );
+        let policy =
+            parse_k0s_config(r#"{"spec":{"images":{"default_pull_policy":"never"}}}"#).unwrap_err();
+        assert!(policy.contains("Always, IfNotPresent or Never"), "{policy}");
+        assert!(parse_k0s_config(r#"{"spec":{"images":{"repository":""}}}"#).is_err());
     }
 }

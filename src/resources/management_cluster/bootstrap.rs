@@ -209,6 +209,7 @@ pub async fn resolve(os: &OpenStack, s: &BootstrapSpec) -> Result<ResolvedTempla
         taints: vec![],
         k0s_version: Some(s.k0s_version.clone()),
         k0s_download_url: s.k0s_download_url.clone(),
+        image_bundle: None,
         kubelet_extra_args: None,
         extra_user_data: None,
         max_surge: 1,

@@ -210,6 +210,15 @@ pub async fn apply(
         }
     };
     let timeout = timeout.saturating_sub(started.elapsed());
+    // Checked at plan when the version was known; here when it was not (a new control plane).
+    if let (Some(b), None) = (&spec.image_bundle, &spec.k0s_version) {
+        let mut p = crate::framework::Problems::default();
+        super::validate::check_bundle_version(b, &version, &mut p);
+        if !p.is_empty() {
+            p.report(diags, BLOCKS);
+            return None;
+        }
+    }
     let rt = match cloud::resolve(&os, &spec, &version).await {
         Ok(rt) => rt,
         Err(p) => {

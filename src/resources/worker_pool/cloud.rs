@@ -110,6 +110,7 @@ pub async fn resolve(
         key_pair: spec.key_pair.clone(),
         k0s_version: k0s_version.to_string(),
         download_url: spec.k0s_download_url.clone(),
+        image_bundle: spec.image_bundle.clone(),
         labels: spec.labels.clone(),
         taints: spec.taints.clone(),
         kubelet_extra_args: spec.kubelet_extra_args.clone(),

@@ -153,6 +153,7 @@ fn fallback_spec(state: &State, ns: &str, hcp: &str) -> PoolSpec {
         taints: vec![],
         k0s_version: None,
         k0s_download_url: None,
+        image_bundle: None,
         kubelet_extra_args: None,
         extra_user_data: None,
         max_surge: 1,

@@ -33,6 +33,8 @@ pub struct State {
     pub taints: ValueSet<Str>,
     pub k0s_version: Str,
     pub k0s_download_url: Str,
+    #[serde(with = "crate::framework::block")]
+    pub airgap: Value<AirgapBlock>,
     pub kubelet_extra_args: Str,
     pub extra_user_data: Str,
     #[serde(with = "crate::framework::block")]
@@ -59,6 +61,12 @@ pub struct BootVolumeBlock {
     pub size: ValueNumber,
     #[serde(rename = "type")]
     pub kind: Str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AirgapBlock {
+    pub bundle_url: Str,
+    pub bundle_sha256: Str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -140,6 +148,8 @@ pub struct PoolSpec {
     /// `None`: the control plane's version.
     pub k0s_version: Option<String>,
     pub k0s_download_url: Option<String>,
+    /// The `airgap` block's image bundle.
+    pub image_bundle: Option<crate::cloudinit::ImageBundle>,
     pub kubelet_extra_args: Option<String>,
     pub extra_user_data: Option<String>,
     pub max_surge: u32,

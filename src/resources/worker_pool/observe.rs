@@ -63,6 +63,9 @@ pub struct NodeFacts {
     pub ready: bool,
     /// Its [`NODE_LABEL_POOL`] label (None: not a member of any pool of this version).
     pub pool_uid: Option<String>,
+    /// `reason: message` of its Ready condition while that is not True (what the kubelet
+    /// says, for the error of an apply that timed out).
+    pub not_ready: Option<String>,
 }
 
 /// Nodes that belong to pool `uid` but whose servers are gone: labelled with its uid, or
@@ -127,6 +130,7 @@ pub fn node_facts(nodes: &[k8s_openapi::api::core::v1::Node]) -> Vec<NodeFacts> 
                 name,
                 ready,
                 pool_uid,
+                not_ready: crate::kube::workload::not_ready_reason(n),
             }
         })
         .collect()
@@ -151,6 +155,7 @@ pub fn carry_recorded_nodes(observed: &mut [Observed], recorded: &[Member], wait
             name: name.to_string(),
             ready,
             pool_uid: None,
+            not_ready: None,
         });
         o.health = health(&o.server.status, o.node.as_ref(), true, wait_for_nodes);
     }
@@ -426,6 +431,7 @@ mod tests {
             name: format!("pool-{id}"),
             ready,
             pool_uid: None,
+            not_ready: None,
         }
     }
 
@@ -618,6 +624,7 @@ mod tests {
             name: name.into(),
             ready: false,
             pool_uid: uid.map(String::from),
+            not_ready: None,
         };
         let nodes = [
             n("g-live", Some("u1")),

@@ -687,6 +687,19 @@ impl Pool {
     }
 }
 
+/// A registered node that is not Ready, in the kubelet's words; a CNI that never started
+/// is, in a site without public registries, images the worker cannot pull.
+fn not_ready_detail(why: Option<&str>) -> String {
+    match why {
+        None => "node NotReady".into(),
+        Some(w) if w.contains("network not ready") => format!(
+            "node NotReady ({w}; its CNI pods have not started: if the site cannot reach public registries, \
+             give the pool an image bundle (airgap.bundle_url) or the control plane a mirror registry (k0s_config spec.images.repository))"
+        ),
+        Some(w) => format!("node NotReady ({w})"),
+    }
+}
+
 /// What the members not yet done are waiting for (for the timeout message).
 fn waiting_detail(observed: &[Observed], hash: &str) -> String {
     let waiting: Vec<String> = observed
@@ -696,8 +709,8 @@ fn waiting_detail(observed: &[Observed], hash: &str) -> String {
         .map(|o| {
             let what = match o.health {
                 Health::Building => format!("server {}", o.server.status),
-                Health::Joining if o.node.is_none() => "ACTIVE, node not registered (check the join: cloud-init log, network to the hosted API)".to_string(),
-                Health::Joining => "node NotReady".to_string(),
+                Health::Joining if o.node.is_none() => "ACTIVE, node not registered (check the join: cloud-init log, the k0s download from get.k0s.sh or k0s_download_url, network to the hosted API)".to_string(),
+                Health::Joining => not_ready_detail(o.node.as_ref().and_then(|n| n.not_ready.as_deref())),
                 Health::Failed => format!("failed: {}", o.server.fault.clone().unwrap_or_default()),
                 Health::Stopped => format!("stopped out of band ({}), being started again", o.server.status),
                 Health::Ready => "on an old template, waiting to be replaced".to_string(),
@@ -709,5 +722,29 @@ fn waiting_detail(observed: &[Observed], hash: &str) -> String {
         "members missing".into()
     } else {
         waiting.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_not_ready_node_is_explained_in_the_kubelets_words() {
+        assert_eq!(not_ready_detail(None), "node NotReady");
+        assert_eq!(
+            not_ready_detail(Some("KubeletNotReady: PLEG is not healthy")),
+            "node NotReady (KubeletNotReady: PLEG is not healthy)"
+        );
+        let cni = not_ready_detail(Some(
+            "KubeletNotReady: container runtime network not ready: NetworkReady=false",
+        ));
+        assert!(
+            cni.starts_with("node NotReady (KubeletNotReady: container runtime network not ready")
+        );
+        assert!(
+            cni.contains("airgap.bundle_url") && cni.contains("spec.images.repository"),
+            "{cni}"
+        );
     }
 }

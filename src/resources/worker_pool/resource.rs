@@ -23,7 +23,13 @@ use super::plan::{self, Resolved};
 use super::validate::spec_from_state;
 use super::{apply, destroy, import, refresh, schema};
 
-pub(super) const BLOCKS: &[&str] = &["boot_volume", "rolling_update", "drain", "timeouts"];
+pub(super) const BLOCKS: &[&str] = &[
+    "boot_volume",
+    "rolling_update",
+    "drain",
+    "airgap",
+    "timeouts",
+];
 
 pub struct WorkerPool {
     handle: ProviderHandle,
@@ -181,6 +187,10 @@ impl WorkerPool {
         // plane is created in the same apply): a typo in flavor, image or networks must fail
         // the plan, before anything is created. The hash needs the version.
         let version = spec.k0s_version.clone().or(hcp_version.clone());
+        // The pool's own version was checked with the configuration; the control plane's here.
+        if let (Some(b), None, Some(v)) = (&spec.image_bundle, &spec.k0s_version, &version) {
+            super::validate::check_bundle_version(b, v, &mut p);
+        }
         let (mut template_hash, mut equivalent_hashes, mut image_id) = (None, vec![], None);
         match cloud::resolve(&os, &spec, version.as_deref().unwrap_or("v0.0.0+k0s.0")).await {
             Ok(rt) => {

@@ -71,7 +71,7 @@ pub fn schema() -> Schema {
                 ("labels", string_map("Kubernetes labels of the nodes (given at registration; changing them replaces members).")),
                 ("taints", string_set("Node taints, `key=value:Effect` or `key:Effect`; a set: their order means nothing.")),
                 ("k0s_version", string("k0s version of the workers; default: the control plane's. Newer than the control plane is refused.").optional_computed()),
-                ("k0s_download_url", string("URL of the k0s binary (air-gapped mirror); default: get.k0s.sh for `k0s_version`.")),
+                ("k0s_download_url", string("URL of the k0s binary (air-gapped mirror; the images need one too: `airgap` or the control plane's `spec.images.repository`); default: get.k0s.sh for `k0s_version`.")),
                 ("kubelet_extra_args", string("Extra kubelet arguments, as one string.")),
                 ("extra_user_data", string("Extra `#cloud-config` merged into the servers' user data.")),
                 ("wait_for_nodes", bool("Wait until every member's node is Ready (default `true`). With `false`, apply returns once the servers are ACTIVE; the join token of members still booting stays valid until they joined (a later apply or refresh revokes it) or it expires (the apply's timeout plus 5 minutes).").optional_computed()),
@@ -105,6 +105,18 @@ pub fn schema() -> Schema {
                         ("enabled", bool("Cordon and evict pods first (default `true`).").optional_computed()),
                         ("timeout", string("How long to wait for evictions (default `5m`).").optional_computed()),
                         ("ignore_pdb_after", string("After this long, delete pods despite PodDisruptionBudgets (default: never).")),
+                    ],
+                    vec![],
+                ))),
+                ("airgap", optional_block(block(
+                    "Air-gapped sites: the images a worker needs (pause, kube-proxy, konnectivity-agent, coredns, metrics-server, kube-router or calico) \
+                     come from an OCI image bundle instead of public registries. cloud-init downloads it (curl with retries; checked against `bundle_sha256` when set) \
+                     into `/var/lib/k0s/images/` before k0s starts, and k0s imports it before the kubelet runs. Combine with `k0s_download_url` (the binary) — \
+                     or, instead of a bundle, set `spec.images.repository` in the control plane's `k0s_config` to a mirror registry. \
+                     Changing the block replaces members (cloud-init runs once). Without it, workers pull from quay.io and registry.k8s.io.",
+                    vec![
+                        ("bundle_url", string("http(s) URL of the image bundle for the workers' k0s version and architecture: the release asset `k0s-airgap-bundle-<version>-<arch>` (e.g. `k0s-airgap-bundle-v1.32.6+k0s.0-amd64`, copied to your mirror) or your own (`k0s airgap list-images` names what it must hold). An upstream asset name of another version than the workers' is refused at plan.").required()),
+                        ("bundle_sha256", string("Hex SHA-256 of the bundle; when set, a download that does not match is never given to k0s.")),
                     ],
                     vec![],
                 ))),

@@ -21,6 +21,10 @@ pub struct MemberTemplate {
     pub key_pair: Option<String>,
     pub k0s_version: String,
     pub download_url: Option<String>,
+    /// Skipped when absent: templates of pools without one keep the hash they had before
+    /// the `airgap` block existed (no roll on upgrade of the provider).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_bundle: Option<crate::cloudinit::ImageBundle>,
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<String>,
     pub kubelet_extra_args: Option<String>,
@@ -78,6 +82,7 @@ impl MemberTemplate {
             taints: self.taints.clone(),
             kubelet_extra_args: self.kubelet_extra_args.clone(),
             extra_user_data: self.extra_user_data.clone(),
+            image_bundle: self.image_bundle.clone(),
         }
     }
 }
@@ -188,6 +193,25 @@ mod tests {
             }
             .hash()
         );
+    }
+
+    #[test]
+    fn an_image_bundle_changes_the_hash_and_its_absence_keeps_the_old_one() {
+        let t = MemberTemplate {
+            flavor_id: "f1".into(),
+            k0s_version: "v1.32.6+k0s.0".into(),
+            ..Default::default()
+        };
+        // The hash of this template before the field existed (same JSON without it).
+        assert_eq!(t.hash(), "844cca66feeb6137");
+        let with = MemberTemplate {
+            image_bundle: Some(crate::cloudinit::ImageBundle {
+                url: "https://mirror.site/b.tar".into(),
+                sha256: None,
+            }),
+            ..t.clone()
+        };
+        assert_ne!(with.hash(), t.hash());
     }
 
     #[test]

@@ -28,6 +28,67 @@ fn number(v: &tf_provider::value::ValueNumber, complete: &mut bool) -> Option<i6
     }
 }
 
+/// The `airgap` block's bundle: an http(s) URL and, when given, a SHA-256 of 64 hex digits.
+fn airgap_bundle(
+    block: &Value<AirgapBlock>,
+    p: &mut Problems,
+    complete: &mut bool,
+) -> Option<cloudinit::ImageBundle> {
+    let b = block.as_ref_option()?;
+    *complete &= !b.bundle_url.is_unknown() && !b.bundle_sha256.is_unknown();
+    let url = known(&b.bundle_url)?;
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        p.push(
+            &["airgap", "bundle_url"],
+            "Invalid bundle URL",
+            format!("{url:?} must be an http(s) URL of an OCI image bundle (e.g. a mirror's copy of k0s-airgap-bundle-<version>-amd64)."),
+        );
+    }
+    let sha256 = known(&b.bundle_sha256);
+    if let Some(sum) = &sha256 {
+        if sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()) {
+            p.push(
+                &["airgap", "bundle_sha256"],
+                "Invalid SHA-256",
+                format!("{sum:?} must be 64 hexadecimal digits (what `sha256sum` prints)."),
+            );
+        }
+    }
+    Some(cloudinit::ImageBundle { url, sha256 })
+}
+
+/// The k0s version an upstream bundle asset name (`k0s-airgap-bundle-<version>-<arch>`,
+/// `+` possibly as `%2B`) is for; None for any other name.
+pub fn bundle_version(url: &str) -> Option<K0sVersion> {
+    let name = url
+        .rsplit('/')
+        .next()?
+        .replace("%2B", "+")
+        .replace("%2b", "+");
+    let (version, _arch) = name.strip_prefix("k0s-airgap-bundle-")?.rsplit_once('-')?;
+    K0sVersion::parse(version)
+}
+
+/// A bundle named for another k0s version than the workers' holds the wrong kube-proxy
+/// (and maybe coredns, pause...): in an air-gapped site those are pulled and fail.
+pub fn check_bundle_version(bundle: &cloudinit::ImageBundle, k0s_version: &str, p: &mut Problems) {
+    let (Some(b), Some(w)) = (bundle_version(&bundle.url), K0sVersion::parse(k0s_version)) else {
+        return;
+    };
+    if b != w {
+        p.push(
+            &["airgap", "bundle_url"],
+            "Image bundle of another k0s version",
+            format!(
+                "{} holds the images of k0s {}, the workers run {}: their kube-proxy and other images would be pulled from public registries. Use k0s-airgap-bundle-{}-<arch>.",
+                bundle.url, b.canonical(), w.canonical(), w.canonical()
+            ),
+        );
+    }
+}
+
 pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
     let mut p = Problems::default();
     let mut complete = true;
@@ -45,6 +106,7 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
     complete &= !s.boot_volume.is_unknown()
         && !s.rolling_update.is_unknown()
         && !s.drain.is_unknown()
+        && !s.airgap.is_unknown()
         && !s.timeouts.is_unknown();
     for m in [&s.labels, &s.metadata] {
         complete &= !m.is_unknown()
@@ -166,6 +228,12 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
             );
         }
     }
+    let image_bundle = airgap_bundle(&s.airgap, &mut p, &mut complete);
+    if let (Some(b), Some(v)) = (&image_bundle, &k0s_version) {
+        if K0sVersion::parse(v).is_some() {
+            check_bundle_version(b, v, &mut p);
+        }
+    }
     let extra_user_data = known(&s.extra_user_data);
     if let Some(extra) = &extra_user_data {
         let probe = cloudinit::WorkerTemplate {
@@ -273,6 +341,7 @@ pub fn spec_from_state(s: &State) -> (Option<PoolSpec>, Problems) {
         taints,
         k0s_version,
         k0s_download_url,
+        image_bundle,
         kubelet_extra_args: known(&s.kubelet_extra_args),
         extra_user_data,
         max_surge: max_surge as u32,
@@ -302,6 +371,72 @@ pub(crate) mod tests {
             networks: Value::Value(vec![Value::Value("private".into())]),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn an_airgap_bundle_is_validated_and_kept() {
+        let sum = "0123456789abcdef".repeat(4);
+        let state = State {
+            airgap: Value::Value(AirgapBlock {
+                bundle_url: Value::Value(
+                    "https://mirror.site/k0s-airgap-bundle-v1.32.6+k0s.0-amd64".into(),
+                ),
+                bundle_sha256: Value::Value(sum.clone().into()),
+            }),
+            ..minimal()
+        };
+        let (spec, p) = spec_from_state(&state);
+        assert!(p.is_empty(), "{p:?}");
+        let bundle = spec.unwrap().image_bundle.unwrap();
+        assert_eq!(bundle.sha256, Some(sum));
+        // Unknown until apply: no spec yet (its hash would change).
+        let unknown = State {
+            airgap: Value::Value(AirgapBlock {
+                bundle_url: Value::Unknown,
+                bundle_sha256: Value::Null,
+            }),
+            ..minimal()
+        };
+        assert!(spec_from_state(&unknown).0.is_none());
+        assert!(spec_from_state(&minimal())
+            .0
+            .unwrap()
+            .image_bundle
+            .is_none());
+    }
+
+    #[test]
+    fn a_bundle_of_another_k0s_version_is_refused() {
+        let b = |url: &str| cloudinit::ImageBundle {
+            url: url.into(),
+            sha256: None,
+        };
+        let problems = |url: &str, version: &str| {
+            let mut p = Problems::default();
+            check_bundle_version(&b(url), version, &mut p);
+            p.0.into_iter()
+                .map(|e| (e.dotted_path(), e.summary, e.detail))
+                .collect::<Vec<_>>()
+        };
+        let old = problems(
+            "https://m/k0s-airgap-bundle-v1.31.2+k0s.0-amd64",
+            "v1.32.6+k0s.0",
+        );
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].0, "airgap.bundle_url");
+        assert_eq!(old[0].1, "Image bundle of another k0s version");
+        assert!(
+            old[0].2.contains("k0s-airgap-bundle-v1.32.6+k0s.0-<arch>"),
+            "{}",
+            old[0].2
+        );
+        // Either spelling, `%2B` too; names that are not upstream assets are the user's.
+        assert!(problems(
+            "https://m/k0s-airgap-bundle-v1.32.6%2Bk0s.0-arm64",
+            "v1.32.6-k0s.0"
+        )
+        .is_empty());
+        assert!(problems("https://m/images-1.31.tar", "v1.32.6+k0s.0").is_empty());
     }
 
     #[test]
@@ -452,6 +587,28 @@ pub(crate) mod tests {
                 },
                 "k0s_download_url",
                 "Invalid download URL",
+            ),
+            (
+                State {
+                    airgap: Value::Value(AirgapBlock {
+                        bundle_url: v("/srv/bundle.tar"),
+                        bundle_sha256: Value::Null,
+                    }),
+                    ..minimal()
+                },
+                "airgap.bundle_url",
+                "Invalid bundle URL",
+            ),
+            (
+                State {
+                    airgap: Value::Value(AirgapBlock {
+                        bundle_url: v("https://mirror.site/b.tar"),
+                        bundle_sha256: v("abc"),
+                    }),
+                    ..minimal()
+                },
+                "airgap.bundle_sha256",
+                "Invalid SHA-256",
             ),
         ];
         for (state, path, summary) in cases {
