@@ -22,3 +22,12 @@ if [ ! -x "$venv/bin/nova-manage" ]; then
     keystone openstack-placement glance neutron nova uwsgi PyMySQL python-openstackclient
 fi
 echo "pip: $(( $(stamp) - t1 )) s"
+
+# Our binding-only ML2 mechanism driver (k0stack_ml2/), built from a copy so the source tree
+# stays clean.
+if [ ! -d "$venv/lib/python3.11/site-packages/k0stack_ml2" ]; then
+  tmp=$(mktemp -d); cp -r "$root/tools/openstack/k0stack_ml2/." "$tmp/"
+  "$venv/bin/pip" install -q --disable-pip-version-check -c "$root/tools/openstack/constraints.txt" wheel
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --no-deps "$tmp"
+  rm -rf "$tmp"
+fi
