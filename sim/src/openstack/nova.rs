@@ -123,7 +123,14 @@ pub fn handle(ctx: &Arc<Ctx>, req: &Req) -> Resp {
     let segs = req.segs();
     // Version discovery is unauthenticated, like Nova's.
     match segs.as_slice() {
-        [] => return http::json(300, &json!({"versions": [version(ctx)]})),
+        // nova/api/openstack/compute/versions.py: `/` is `Versions.index`, a 200 listing
+        // both API versions (v2.0 legacy, v2.1); `/v2.1` and `/v2.1/` are `VersionsV2`.
+        [] if req.method == ::http::Method::GET => {
+            return http::json(
+                200,
+                &json!({"versions": [legacy_version(ctx), root_version(ctx)]}),
+            )
+        }
         ["v2.1"] if req.method == ::http::Method::GET => {
             return http::json(200, &json!({"version": version(ctx)}))
         }
@@ -147,11 +154,27 @@ pub fn handle(ctx: &Arc<Ctx>, req: &Req) -> Resp {
     echo(route(&call, &segs[1..]), mv)
 }
 
+/// `GET /v2.1/`: `VersionsV2.index` (`build_version`: the self link, then `describedby`).
 fn version(ctx: &Ctx) -> Value {
     json!({"id": "v2.1", "status": "CURRENT", "version": format!("2.{MAX_MINOR}"),
         "min_version": format!("2.{MIN_MINOR}"), "updated": "2013-07-23T11:33:21Z",
-        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", ctx.base)}],
+        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", ctx.base)},
+            {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}],
         "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]})
+}
+
+/// v2.1 as the root document lists it (`build_versions`: no media types, one self link).
+fn root_version(ctx: &Ctx) -> Value {
+    json!({"id": "v2.1", "status": "CURRENT", "version": format!("2.{MAX_MINOR}"),
+        "min_version": format!("2.{MIN_MINOR}"), "updated": "2013-07-23T11:33:21Z",
+        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", ctx.base)}]})
+}
+
+/// The legacy v2.0 entry of the root document (`VERSIONS["v2.0"]`, DEPRECATED).
+fn legacy_version(ctx: &Ctx) -> Value {
+    json!({"id": "v2.0", "status": "DEPRECATED", "version": "", "min_version": "",
+        "updated": "2025-07-04T12:00:00Z",
+        "links": [{"rel": "self", "href": format!("{}/compute/v2/", ctx.base)}]})
 }
 
 fn route(c: &Call, segs: &[&str]) -> Resp {
@@ -249,7 +272,7 @@ fn route(c: &Call, segs: &[&str]) -> Resp {
             }
             http::empty(204)
         }
-        ("GET", ["limits"]) => limits(c),
+        ("GET", ["limits"]) => super::nova_quotas::limits(c),
         ("GET", ["os-availability-zone"]) => {
             let st = c.ctx.state.lock().expect("state");
             let zones: Vec<Value> = st
@@ -259,30 +282,7 @@ fn route(c: &Call, segs: &[&str]) -> Resp {
                 .collect();
             http::json(200, &json!({ "availabilityZoneInfo": zones }))
         }
-        ("GET", ["os-quota-sets", pid]) | ("GET", ["os-quota-sets", pid, "detail"]) => {
-            let st = c.ctx.state.lock().expect("state");
-            if st.project(pid).is_none() {
-                return not_found(&format!("Project {pid} could not be found."));
-            }
-            let q = st.quotas;
-            let detail = segs.len() == 3;
-            let used = usage(&st, pid);
-            let v = |limit: u64, in_use: u64| {
-                if detail {
-                    json!({"limit": limit, "in_use": in_use, "reserved": 0})
-                } else {
-                    json!(limit)
-                }
-            };
-            http::json(
-                200,
-                &json!({"quota_set": {"id": pid, "instances": v(q.instances, used.instances),
-                    "cores": v(q.cores, used.cores), "ram": v(q.ram_mb, used.ram_mb),
-                    "key_pairs": v(q.key_pairs, 0), "metadata_items": v(q.metadata_items, 0),
-                    "server_groups": v(q.server_groups, used.groups),
-                    "server_group_members": v(q.server_group_members, 0)}}),
-            )
-        }
+        ("GET", ["os-quota-sets", pid, rest @ ..]) => super::nova_quotas::quota_set(c, pid, rest),
         _ => not_found("The resource could not be found."),
     }
 }
@@ -311,42 +311,6 @@ pub fn usage(st: &State, project_id: &str) -> Usage {
         .filter(|g| g.project_id == project_id)
         .count() as u64;
     u
-}
-
-fn limits(c: &Call) -> Resp {
-    let st = c.ctx.state.lock().expect("state");
-    let q = st.quotas;
-    let u = usage(&st, c.project_id());
-    let mut abs = json!({
-        "maxServerMeta": q.metadata_items,
-        "maxTotalCores": q.cores,
-        "maxTotalInstances": q.instances,
-        "maxTotalKeypairs": q.key_pairs,
-        "maxTotalRAMSize": q.ram_mb,
-        "maxServerGroups": q.server_groups,
-        "maxServerGroupMembers": q.server_group_members,
-        "totalCoresUsed": u.cores,
-        "totalInstancesUsed": u.instances,
-        "totalRAMUsed": u.ram_mb,
-        "totalServerGroupsUsed": u.groups,
-    });
-    if !c.mv.at_least(57) {
-        abs["maxPersonality"] = json!(5);
-        abs["maxPersonalitySize"] = json!(10240);
-    }
-    if !c.mv.at_least(36) {
-        for k in [
-            "maxSecurityGroupRules",
-            "maxSecurityGroups",
-            "maxTotalFloatingIps",
-        ] {
-            abs[k] = json!(-1);
-        }
-        for k in ["totalFloatingIpsUsed", "totalSecurityGroupsUsed"] {
-            abs[k] = json!(0);
-        }
-    }
-    http::json(200, &json!({"limits": {"absolute": abs, "rate": []}}))
 }
 
 pub fn flavor_json(c: &Call, f: &Flavor, detail: bool) -> Value {
