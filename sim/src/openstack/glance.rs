@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::glance_filter::Filter;
 use super::http::{self, Resp, Service};
 use super::store::Image;
 use super::{authorize, Ctx, Req};
@@ -70,11 +71,25 @@ pub fn handle(ctx: &Ctx, req: &Req) -> Resp {
                     return http::error(Service::Image, 400, "limit param must be an integer")
                 }
             };
+            let mut ops: Vec<(&str, Filter)> = Vec::new();
+            for key in ["name", "id", "status", "container_format", "disk_format"] {
+                if let Some(v) = http::query_get(q, key) {
+                    match Filter::parse(v) {
+                        Ok(f) => ops.push((key, f)),
+                        Err(m) => return http::error(Service::Image, 400, &m),
+                    }
+                }
+            }
             let matches = |i: &&Image| {
-                http::query_get(q, "name").is_none_or(|n| i.name == n)
-                    && http::query_get(q, "status").is_none_or(|s| s == i.status)
-                    && http::query_get(q, "visibility").is_none_or(|v| v == "public" || v == "all")
-                    && http::query_get(q, "id").is_none_or(|v| i.id == v)
+                ops.iter().all(|(key, f)| {
+                    f.matches(match *key {
+                        "name" => &i.name,
+                        "id" => &i.id,
+                        "status" => &i.status,
+                        "container_format" => "bare",
+                        _ => "qcow2",
+                    })
+                }) && http::query_get(q, "visibility").is_none_or(|v| v == "public" || v == "all")
             };
             let all: Vec<&Image> = st.images.iter().filter(matches).collect();
             let start = match http::query_get(q, "marker") {

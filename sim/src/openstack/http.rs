@@ -54,7 +54,8 @@ pub fn with_header(mut r: Resp, name: &'static str, value: &str) -> Resp {
     r
 }
 
-/// Nova's fault names by status code.
+/// Nova's fault names by status code (`Fault._fault_names` in nova/api/openstack/wsgi.py;
+/// any other code, 406 for an unsupported microversion included, is `computeFault`).
 fn nova_fault_name(code: u16) -> &'static str {
     match code {
         400 => "badRequest",
@@ -62,7 +63,6 @@ fn nova_fault_name(code: u16) -> &'static str {
         403 => "forbidden",
         404 => "itemNotFound",
         405 => "badMethod",
-        406 => "notAcceptable",
         409 => "conflictingRequest",
         413 | 429 => "overLimit",
         415 => "badMediaType",

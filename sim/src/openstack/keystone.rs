@@ -179,8 +179,20 @@ fn bad_request(msg: &str) -> Resp {
     http::error(Service::Identity, 400, msg)
 }
 
-fn unauthorized() -> Resp {
-    http::error(Service::Identity, 401, UNAUTHORIZED)
+/// A failed authentication. Keystone's error handler adds `WWW-Authenticate: Keystone
+/// uri="<identity url>"` to every `Unauthorized` (keystone/server/flask/application.py),
+/// so a client learns from the 401 itself where to authenticate.
+fn unauthorized(ctx: &Ctx) -> Resp {
+    unauthorized_msg(ctx, UNAUTHORIZED)
+}
+
+fn unauthorized_msg(ctx: &Ctx, msg: &str) -> Resp {
+    let r = http::error(Service::Identity, 401, msg);
+    http::with_header(
+        r,
+        "www-authenticate",
+        &format!("Keystone uri=\"{}\"", ctx.identity_url()),
+    )
 }
 
 fn domain_ok(d: &Value) -> bool {
@@ -220,7 +232,7 @@ fn issue(ctx: &Ctx, req: &Req) -> Resp {
                     return bad_request("A domain is required to find a user by name.");
                 }
                 if !domain_ok(&u["domain"]) {
-                    return unauthorized();
+                    return unauthorized(ctx);
                 }
                 st.users.iter().find(|x| x.name == name)
             } else {
@@ -228,7 +240,7 @@ fn issue(ctx: &Ctx, req: &Req) -> Resp {
             };
             match found {
                 Some(x) if x.password == password => (x.id.clone(), None, None),
-                _ => return unauthorized(),
+                _ => return unauthorized(ctx),
             }
         }
         Some("application_credential") => {
@@ -244,7 +256,7 @@ fn issue(ctx: &Ctx, req: &Req) -> Resp {
                     Some(id.to_string())
                 } else if let Some(n) = owner["name"].as_str() {
                     if !domain_ok(&owner["domain"]) {
-                        return unauthorized();
+                        return unauthorized(ctx);
                     }
                     st.users.iter().find(|u| u.name == n).map(|u| u.id.clone())
                 } else {
@@ -262,7 +274,7 @@ fn issue(ctx: &Ctx, req: &Req) -> Resp {
                     Some(x.id.clone()),
                     Some(x.project_id.clone()),
                 ),
-                _ => return unauthorized(),
+                _ => return unauthorized(ctx),
             }
         }
         Some("token") => {
@@ -272,14 +284,13 @@ fn issue(ctx: &Ctx, req: &Req) -> Resp {
             let old = old.to_string();
             drop(st);
             let Some(t) = validate(ctx, &old) else {
-                return unauthorized();
+                return unauthorized(ctx);
             };
             return scoped(ctx, &body, t.user_id, None, None, vec!["token".into()]);
         }
         Some(other) => {
-            return http::error(
-                Service::Identity,
-                401,
+            return unauthorized_msg(
+                ctx,
                 &format!("Attempted to authenticate with an unsupported method: {other}."),
             )
         }
@@ -312,7 +323,7 @@ fn scoped(
                     return bad_request("A domain is required to find a project by name.");
                 }
                 if !domain_ok(&scope["domain"]) {
-                    return unauthorized();
+                    return unauthorized(ctx);
                 }
                 st.projects
                     .iter()
@@ -328,7 +339,7 @@ fn scoped(
             };
             match found {
                 Some(pid) if allowed(&pid) => Some(pid),
-                _ => return unauthorized(),
+                _ => return unauthorized(ctx),
             }
         }
     };

@@ -15,11 +15,19 @@ pub mod actions;
 pub mod admin;
 pub mod faults;
 pub mod glance;
+pub mod glance_filter;
 pub mod http;
 pub mod keystone;
 pub mod neutron;
+pub mod neutron_quotas;
 pub mod nova;
+pub mod nova_keypairs;
+pub mod nova_quotas;
 pub mod seed;
+pub mod server_count;
+pub mod server_create;
+pub mod server_place;
+pub mod server_view;
 pub mod servers;
 pub mod store;
 
@@ -324,6 +332,7 @@ const LITERALS: &[&str] = &[
     "os-interface",
     "os-availability-zone",
     "os-quota-sets",
+    "defaults",
     "image",
     "v2",
     "images",
@@ -333,6 +342,10 @@ const LITERALS: &[&str] = &[
     "subnets",
     "security-groups",
     "ports",
+    "quotas",
+    "details",
+    "default",
+    "ips",
     "versions",
 ];
 

@@ -128,15 +128,22 @@ pub fn handle(ctx: &Ctx, req: &Req) -> Resp {
                 "links": [{"rel": "self", "href": format!("{}/network/v2.0/", ctx.base)}]}]}),
         );
     }
-    if let Err(r) = authorize(ctx, req, Service::Network) {
-        return r;
-    }
+    let token = match authorize(ctx, req, Service::Network) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
     if req.method != ::http::Method::GET {
         return http::error(
             Service::Network,
             405,
             "The simulator's Neutron is read-only.",
         );
+    }
+    if let ["v2.0", rest @ ..] = segs.as_slice() {
+        let st = ctx.state.lock().expect("state");
+        if let Some(r) = super::neutron_quotas::route(&st, &token, rest) {
+            return r;
+        }
     }
     let (collection, id) = match segs.as_slice() {
         ["v2.0", c] => (c.trim_end_matches(".json"), None),

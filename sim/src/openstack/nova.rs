@@ -5,14 +5,12 @@
 //! tags ≥ 2.26, `policy` ≥ 2.64, ...): a client pinned to 2.90 must see 2.90 bodies, and
 //! a client that forgets the header must see 2.1 bodies, as with a real Nova.
 
-use std::sync::Arc;
-use std::time::SystemTime;
-
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::http::{self, Resp, Service};
-use super::store::{fingerprint, iso, new_uuid, Flavor, Keypair, ServerGroup, State, Token};
-use super::{authorize, servers, Ctx, Req};
+use super::store::{iso, new_uuid, Flavor, ServerGroup, State, Token};
+use super::{authorize, nova_keypairs, servers, Ctx, Req};
 
 pub const MIN_MINOR: u32 = 1;
 pub const MAX_MINOR: u32 = 96;
@@ -123,7 +121,14 @@ pub fn handle(ctx: &Arc<Ctx>, req: &Req) -> Resp {
     let segs = req.segs();
     // Version discovery is unauthenticated, like Nova's.
     match segs.as_slice() {
-        [] => return http::json(300, &json!({"versions": [version(ctx)]})),
+        // nova/api/openstack/compute/versions.py: `/` is `Versions.index`, a 200 listing
+        // both API versions (v2.0 legacy, v2.1); `/v2.1` and `/v2.1/` are `VersionsV2`.
+        [] if req.method == ::http::Method::GET => {
+            return http::json(
+                200,
+                &json!({"versions": [legacy_version(ctx), root_version(ctx)]}),
+            )
+        }
         ["v2.1"] if req.method == ::http::Method::GET => {
             return http::json(200, &json!({"version": version(ctx)}))
         }
@@ -147,11 +152,27 @@ pub fn handle(ctx: &Arc<Ctx>, req: &Req) -> Resp {
     echo(route(&call, &segs[1..]), mv)
 }
 
+/// `GET /v2.1/`: `VersionsV2.index` (`build_version`: the self link, then `describedby`).
 fn version(ctx: &Ctx) -> Value {
     json!({"id": "v2.1", "status": "CURRENT", "version": format!("2.{MAX_MINOR}"),
         "min_version": format!("2.{MIN_MINOR}"), "updated": "2013-07-23T11:33:21Z",
-        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", ctx.base)}],
+        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", ctx.base)},
+            {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}],
         "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]})
+}
+
+/// v2.1 as the root document lists it (`build_versions`: no media types, one self link).
+fn root_version(ctx: &Ctx) -> Value {
+    json!({"id": "v2.1", "status": "CURRENT", "version": format!("2.{MAX_MINOR}"),
+        "min_version": format!("2.{MIN_MINOR}"), "updated": "2013-07-23T11:33:21Z",
+        "links": [{"rel": "self", "href": format!("{}/compute/v2.1/", ctx.base)}]})
+}
+
+/// The legacy v2.0 entry of the root document (`VERSIONS["v2.0"]`, DEPRECATED).
+fn legacy_version(ctx: &Ctx) -> Value {
+    json!({"id": "v2.0", "status": "DEPRECATED", "version": "", "min_version": "",
+        "updated": "2025-07-04T12:00:00Z",
+        "links": [{"rel": "self", "href": format!("{}/compute/v2/", ctx.base)}]})
 }
 
 fn route(c: &Call, segs: &[&str]) -> Resp {
@@ -174,8 +195,8 @@ fn route(c: &Call, segs: &[&str]) -> Resp {
                 None => not_found(&format!("Flavor {id} could not be found.")),
             }
         }
-        ("GET", ["os-keypairs"]) => keypairs_list(c),
-        ("POST", ["os-keypairs"]) => keypair_create(c),
+        ("GET", ["os-keypairs"]) => nova_keypairs::list(c),
+        ("POST", ["os-keypairs"]) => nova_keypairs::create(c),
         ("GET", ["os-keypairs", name]) => {
             let st = c.ctx.state.lock().expect("state");
             match st
@@ -184,7 +205,7 @@ fn route(c: &Call, segs: &[&str]) -> Resp {
                 .find(|k| k.name == *name && k.user_id == c.token.user_id)
             {
                 Some(k) => {
-                    let mut v = keypair_json(c, k);
+                    let mut v = nova_keypairs::keypair_json(c, k);
                     v["user_id"] = json!(k.user_id);
                     v["id"] = json!(k.id);
                     v["created_at"] = json!(iso(k.created).trim_end_matches('Z'));
@@ -249,7 +270,7 @@ fn route(c: &Call, segs: &[&str]) -> Resp {
             }
             http::empty(204)
         }
-        ("GET", ["limits"]) => limits(c),
+        ("GET", ["limits"]) => super::nova_quotas::limits(c),
         ("GET", ["os-availability-zone"]) => {
             let st = c.ctx.state.lock().expect("state");
             let zones: Vec<Value> = st
@@ -259,30 +280,7 @@ fn route(c: &Call, segs: &[&str]) -> Resp {
                 .collect();
             http::json(200, &json!({ "availabilityZoneInfo": zones }))
         }
-        ("GET", ["os-quota-sets", pid]) | ("GET", ["os-quota-sets", pid, "detail"]) => {
-            let st = c.ctx.state.lock().expect("state");
-            if st.project(pid).is_none() {
-                return not_found(&format!("Project {pid} could not be found."));
-            }
-            let q = st.quotas;
-            let detail = segs.len() == 3;
-            let used = usage(&st, pid);
-            let v = |limit: u64, in_use: u64| {
-                if detail {
-                    json!({"limit": limit, "in_use": in_use, "reserved": 0})
-                } else {
-                    json!(limit)
-                }
-            };
-            http::json(
-                200,
-                &json!({"quota_set": {"id": pid, "instances": v(q.instances, used.instances),
-                    "cores": v(q.cores, used.cores), "ram": v(q.ram_mb, used.ram_mb),
-                    "key_pairs": v(q.key_pairs, 0), "metadata_items": v(q.metadata_items, 0),
-                    "server_groups": v(q.server_groups, used.groups),
-                    "server_group_members": v(q.server_group_members, 0)}}),
-            )
-        }
+        ("GET", ["os-quota-sets", pid, rest @ ..]) => super::nova_quotas::quota_set(c, pid, rest),
         _ => not_found("The resource could not be found."),
     }
 }
@@ -311,42 +309,6 @@ pub fn usage(st: &State, project_id: &str) -> Usage {
         .filter(|g| g.project_id == project_id)
         .count() as u64;
     u
-}
-
-fn limits(c: &Call) -> Resp {
-    let st = c.ctx.state.lock().expect("state");
-    let q = st.quotas;
-    let u = usage(&st, c.project_id());
-    let mut abs = json!({
-        "maxServerMeta": q.metadata_items,
-        "maxTotalCores": q.cores,
-        "maxTotalInstances": q.instances,
-        "maxTotalKeypairs": q.key_pairs,
-        "maxTotalRAMSize": q.ram_mb,
-        "maxServerGroups": q.server_groups,
-        "maxServerGroupMembers": q.server_group_members,
-        "totalCoresUsed": u.cores,
-        "totalInstancesUsed": u.instances,
-        "totalRAMUsed": u.ram_mb,
-        "totalServerGroupsUsed": u.groups,
-    });
-    if !c.mv.at_least(57) {
-        abs["maxPersonality"] = json!(5);
-        abs["maxPersonalitySize"] = json!(10240);
-    }
-    if !c.mv.at_least(36) {
-        for k in [
-            "maxSecurityGroupRules",
-            "maxSecurityGroups",
-            "maxTotalFloatingIps",
-        ] {
-            abs[k] = json!(-1);
-        }
-        for k in ["totalFloatingIpsUsed", "totalSecurityGroupsUsed"] {
-            abs[k] = json!(0);
-        }
-    }
-    http::json(200, &json!({"limits": {"absolute": abs, "rate": []}}))
 }
 
 pub fn flavor_json(c: &Call, f: &Flavor, detail: bool) -> Value {
@@ -440,134 +402,6 @@ fn flavors_list(c: &Call, detail: bool) -> Resp {
         body["flavors_links"] = l;
     }
     http::json(200, &body)
-}
-
-fn keypair_json(c: &Call, k: &Keypair) -> Value {
-    let mut v = json!({"fingerprint": k.fingerprint, "name": k.name, "public_key": k.public_key});
-    if c.mv.at_least(2) {
-        v["type"] = json!(k.kind);
-    }
-    v
-}
-
-fn keypairs_list(c: &Call) -> Resp {
-    let st = c.ctx.state.lock().expect("state");
-    let uid = if c.mv.at_least(10) {
-        http::query_get(&c.req.query, "user_id").unwrap_or(&c.token.user_id)
-    } else {
-        &c.token.user_id
-    };
-    let mut kps: Vec<Keypair> = st
-        .keypairs
-        .iter()
-        .filter(|k| k.user_id == uid)
-        .cloned()
-        .collect();
-    kps.sort_by(|a, b| a.name.cmp(&b.name));
-    let (page, links) = if c.mv.at_least(35) {
-        match paginate(c, &kps, |k| k.name.clone(), "os-keypairs") {
-            Ok(x) => x,
-            Err(r) => return r,
-        }
-    } else {
-        (kps, None)
-    };
-    let mut body = json!({"keypairs": page.iter().map(|k| json!({"keypair": keypair_json(c, k)})).collect::<Vec<_>>()});
-    if let Some(l) = links {
-        body["keypairs_links"] = l;
-    }
-    http::json(200, &body)
-}
-
-fn keypair_create(c: &Call) -> Resp {
-    let body = match c.body() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let kp = &body["keypair"];
-    let Some(name) = kp["name"].as_str() else {
-        return bad_request(
-            "Invalid input for field/attribute keypair. 'name' is a required property",
-        );
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= 255
-        && name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || " _-.@".contains(ch));
-    if !name_ok || name.trim().is_empty() {
-        return bad_request(&format!(
-            "Invalid input for field/attribute name. Value: {name}. Keypair name contains unsafe characters or is out of range"
-        ));
-    }
-    let kind = kp["type"].as_str().unwrap_or("ssh").to_string();
-    if kind != "ssh" && kind != "x509" {
-        return bad_request(&format!(
-            "Invalid input for field/attribute type. Value: {kind}."
-        ));
-    }
-    let user_id = kp["user_id"]
-        .as_str()
-        .filter(|_| c.mv.at_least(10))
-        .unwrap_or(&c.token.user_id)
-        .to_string();
-    let (public_key, private_key) = match kp["public_key"].as_str() {
-        Some(pk) => {
-            if pk.split_whitespace().count() < 2 {
-                return bad_request("Keypair data is invalid: failed to generate fingerprint");
-            }
-            (pk.to_string(), None)
-        }
-        None if c.mv.at_least(92) => {
-            return bad_request(
-                "Invalid input for field/attribute keypair. 'public_key' is a required property",
-            )
-        }
-        None => {
-            let blob = new_uuid().replace('-', "");
-            (
-                format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{blob} Generated-by-Nova"),
-                Some(format!("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA{blob}\n-----END OPENSSH PRIVATE KEY-----\n")),
-            )
-        }
-    };
-    let mut st = c.ctx.state.lock().expect("state");
-    if st
-        .keypairs
-        .iter()
-        .any(|k| k.name == name && k.user_id == user_id)
-    {
-        return http::error(
-            Service::Compute,
-            409,
-            &format!("Key pair '{name}' already exists."),
-        );
-    }
-    if st.keypairs.iter().filter(|k| k.user_id == user_id).count() as u64 >= st.quotas.key_pairs {
-        return http::error(Service::Compute, 403, "Quota exceeded, too many key pairs.");
-    }
-    let k = Keypair {
-        name: name.into(),
-        user_id: user_id.clone(),
-        fingerprint: fingerprint(&public_key),
-        public_key,
-        kind,
-        created: SystemTime::now(),
-        id: st.keypairs.iter().map(|k| k.id).max().unwrap_or(0) + 1,
-    };
-    st.keypairs.push(k.clone());
-    let mut v = keypair_json(c, &k);
-    if c.mv.at_least(10) {
-        v["user_id"] = json!(user_id);
-    }
-    if let Some(p) = private_key {
-        v["private_key"] = json!(p);
-        v["user_id"] = json!(k.user_id);
-    }
-    http::json(
-        if c.mv.at_least(2) { 201 } else { 200 },
-        &json!({ "keypair": v }),
-    )
 }
 
 const POLICIES: &[&str] = &[

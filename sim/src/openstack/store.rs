@@ -359,6 +359,11 @@ pub struct Server {
     pub volumes: Vec<String>,
     pub admin_pass: String,
     pub was_active: bool,
+    /// `r-xxxxxxxx`, shared by the servers of one create request (`?reservation_id=`).
+    pub reservation_id: String,
+    /// The zone the create asked for (the request spec's, `pinned_availability_zone`
+    /// at 2.96+); None: the scheduler picked one.
+    pub requested_az: Option<String>,
 }
 
 /// Everything, behind one lock.
