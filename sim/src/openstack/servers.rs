@@ -185,6 +185,7 @@ pub fn server_json(c: &Call, s: &Server, show: bool) -> Value {
     if let Some(f) = &s.fault {
         v["fault"] = f.clone();
     }
+    super::admin_view::extend(c, s, &mut v);
     v
 }
 
@@ -267,11 +268,21 @@ fn list(c: &Call, detail: bool) -> Resp {
         }
         Err(r) => return r,
     };
+    let all_tenants = match super::admin_view::all_tenants(q) {
+        Ok(true) if !c.admin => return super::admin_view::all_tenants_forbidden(detail),
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    // With all_tenants, `tenant_id`/`project_id` narrow the list; without, they are ignored.
+    let project = match all_tenants {
+        true => http::query_get(q, "project_id").or_else(|| http::query_get(q, "tenant_id")),
+        false => Some(c.project_id()),
+    };
     let st = c.ctx.state.lock().expect("state");
     let mut mine: Vec<&Server> = st
         .servers
         .values()
-        .filter(|s| s.project_id == c.project_id())
+        .filter(|s| project.is_none_or(|p| s.project_id == p))
         .collect();
     mine.sort_by_key(|s| std::cmp::Reverse(s.order));
     let after = match http::query_get(q, "marker") {
@@ -561,6 +572,7 @@ fn create(c: &Call) -> Resp {
         Ok(u) => u,
         Err(r) => return r,
     };
+    let user_data_b64 = s["user_data"].as_str().map(String::from);
     let hostname = match s.get("hostname") {
         None => hostname_of(name),
         Some(h) => match h.as_str().filter(|h| !h.is_empty() && h.len() <= 255) {
@@ -771,6 +783,7 @@ fn create(c: &Call) -> Resp {
         metadata,
         tags,
         user_data,
+        user_data_b64,
         availability_zone: az,
         no_valid_host: host.is_none(),
         host,
@@ -1062,7 +1075,8 @@ fn update(c: &Call, id: &str) -> Resp {
         s.description = d.as_str().map(String::from);
     }
     s.updated = SystemTime::now();
-    let v = server_json(c, s, true);
+    let mut v = server_json(c, s, true);
+    super::admin_view::strip_before_2_75(c, &mut v);
     http::json(200, &json!({ "server": v }))
 }
 
