@@ -21,7 +21,7 @@ use k0stack_sim::{EventBus, UpOptions};
 
 /// Where OpenStack comes from: simulated here, or a real cloud polled for its servers.
 enum OpenStackSource {
-    Simulated(OpenStackOptions),
+    Simulated(Box<OpenStackOptions>),
     External {
         clouds: std::path::PathBuf,
         cloud: Option<String>,
@@ -67,14 +67,14 @@ fn options(up: cli::Up) -> Result<(UpOptions, K8sOptions, OpenStackSource)> {
             cloud: up.openstack_cloud,
             interval: up.poll_interval,
         },
-        None => OpenStackSource::Simulated(OpenStackOptions {
+        None => OpenStackSource::Simulated(Box::new(OpenStackOptions {
             boot_latency: up.boot_latency,
             token_ttl: up.token_ttl,
             vm_error_rate: up.vm_error_rate,
             hosts: up.hosts,
             seed,
             ..Default::default()
-        }),
+        })),
     };
     Ok((UpOptions { dir: up.dir }, k8s, os))
 }
@@ -97,7 +97,7 @@ async fn serve(up: cli::Up) -> Result<()> {
     let _openstack = match source {
         OpenStackSource::Simulated(mut os_opts) => {
             os_opts.bus = bus;
-            let cloud = OpenStackSim::start(os_opts)
+            let cloud = OpenStackSim::start(*os_opts)
                 .await
                 .context("starting the OpenStack half")?;
             write("clouds.yaml", cloud.clouds_yaml())?;

@@ -23,11 +23,9 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{what}: {source}")]
-    Http {
-        what: String,
-        source: reqwest::Error,
-    },
+    /// A transport failure; `why` is reqwest's error with its causes (connection refused...).
+    #[error("{what}: {why}")]
+    Http { what: String, why: String },
     #[error("{what}: HTTP {status}: {body}")]
     Status {
         what: String,
@@ -85,10 +83,9 @@ impl Client {
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| ca_err(e.to_string()))?;
             b = b.add_root_certificate(cert);
         }
-        let http = b.build().map_err(|source| ClientError::Http {
-            what: "building the HTTP client".into(),
-            source,
-        })?;
+        let http = b
+            .build()
+            .map_err(|e| http_error("building the HTTP client", &e))?;
         Ok(Self {
             http,
             cloud,
@@ -115,10 +112,7 @@ impl Client {
             .json(&self.cloud.auth_body())
             .send()
             .await
-            .map_err(|source| ClientError::Http {
-                what: what.clone(),
-                source,
-            })?;
+            .map_err(|e| http_error(what.clone(), &e))?;
         let status = r.status().as_u16();
         let token = r
             .headers()
@@ -203,10 +197,7 @@ impl Client {
                 .header("openstack-api-version", MICROVERSION)
                 .send()
                 .await
-                .map_err(|source| ClientError::Http {
-                    what: what.clone(),
-                    source,
-                })?;
+                .map_err(|e| http_error(what.clone(), &e))?;
             let page: Page = answer(r, &what, 200).await?;
             let next = page.servers_links.iter().find(|l| l.rel == "next");
             let next = next.map(|l| l.href.clone());
@@ -242,12 +233,26 @@ impl Client {
         };
         let url = format!("{image}/v2/images/{id}");
         let r = self.http.get(&url).header("x-auth-token", &s.token).send();
-        let r = r.await.map_err(|source| ClientError::Http {
-            what: format!("GET {url}"),
-            source,
-        })?;
+        let r = r.await.map_err(|e| http_error(format!("GET {url}"), &e))?;
         let v: Value = answer(r, &format!("GET {url}"), 200).await?;
         Ok(v["os_distro"].as_str().map(String::from))
+    }
+}
+
+/// A transport error, with every cause: reqwest's own message is only the outermost one.
+fn http_error(what: impl Into<String>, e: &reqwest::Error) -> ClientError {
+    let mut why = e.to_string();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !why.contains(&text) {
+            why = format!("{why}: {text}");
+        }
+        cause = c.source();
+    }
+    ClientError::Http {
+        what: what.into(),
+        why,
     }
 }
 
@@ -258,10 +263,7 @@ async fn answer<T: serde::de::DeserializeOwned>(
     want: u16,
 ) -> Result<T, ClientError> {
     let status = r.status().as_u16();
-    let text = r.text().await.map_err(|source| ClientError::Http {
-        what: what.into(),
-        source,
-    })?;
+    let text = r.text().await.map_err(|e| http_error(what, &e))?;
     if status != want {
         return Err(ClientError::Status {
             what: what.into(),
