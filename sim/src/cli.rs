@@ -23,6 +23,8 @@ pub enum Command {
     ///
     /// Writes DIR/clouds.yaml (cloud `k0stack-sim`), DIR/env.sh (OS_* exports and
     /// K0STACK_SIM_ADMIN), then DIR/admin.kubeconfig last: once it exists, all three do.
+    /// With --openstack-from, OpenStack is real: no clouds.yaml, and env.sh points at the
+    /// given one (K0STACK_SIM_OPENSTACK=external).
     Up(Up),
 }
 
@@ -61,6 +63,17 @@ pub struct Up {
     /// site's mirror
     #[arg(long)]
     pub air_gapped: bool,
+    /// OpenStack is real: serve only the Kubernetes half, and join the servers of this
+    /// clouds.yaml's cloud (admin credentials: user_data of every project is needed)
+    #[arg(long, value_name = "CLOUDS_YAML",
+        conflicts_with_all = ["boot_latency", "token_ttl", "vm_error_rate", "hosts", "seed"])]
+    pub openstack_from: Option<PathBuf>,
+    /// The cloud of --openstack-from (default: $OS_CLOUD, else the file's first)
+    #[arg(long, value_name = "NAME", requires = "openstack_from")]
+    pub openstack_cloud: Option<String>,
+    /// How often the real Nova is listed
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "openstack_from")]
+    pub poll_interval: Duration,
 }
 
 /// The served k0smotron versions (a newtype: clap would read a bare `Vec` as a repeatable flag).
@@ -136,6 +149,14 @@ mod tests {
         assert_eq!((u.vm_error_rate, u.hosts, u.seed), (0.0, 16, None));
         assert!(!u.air_gapped);
         assert!(up("up --dir /tmp/x --air-gapped").unwrap().air_gapped);
+        assert_eq!((u.openstack_from, u.openstack_cloud), (None, None));
+        assert_eq!(u.poll_interval, Duration::from_secs(1));
+        let u =
+            up("up --dir /tmp/x --openstack-from c.yaml --openstack-cloud a --poll-interval 250ms")
+                .unwrap();
+        assert_eq!(u.openstack_from, Some(PathBuf::from("c.yaml")));
+        assert_eq!(u.openstack_cloud.as_deref(), Some("a"));
+        assert_eq!(u.poll_interval, Duration::from_millis(250));
         let u = up("up --dir /tmp/x --boot-latency 250ms --token-ttl 1h --vm-error-rate 0.05 --hosts 2 --k0smotron-versions none --seed s.yaml").unwrap();
         assert_eq!(u.boot_latency, Duration::from_millis(250));
         assert_eq!(u.token_ttl, Duration::from_secs(3600));
@@ -154,6 +175,9 @@ mod tests {
             "up --dir /tmp/x --boot-latency 2d",
             "up --dir /tmp/x --k0smotron-versions v1beta2,",
             "up --dir /tmp/x --bogus",
+            "up --dir /tmp/x --openstack-cloud a",
+            "up --dir /tmp/x --openstack-from c.yaml --seed s.yaml",
+            "up --dir /tmp/x --openstack-from c.yaml --boot-latency 1s",
         ] {
             let e = up(bad).expect_err(bad);
             assert_eq!(e.exit_code(), 2, "{bad}: {e}");

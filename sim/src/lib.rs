@@ -11,6 +11,7 @@
 //! - hosted control plane APIs (one per k0smotron Cluster) listen on 127.20.0.0/16.
 
 pub mod events;
+pub mod external_openstack;
 pub mod history;
 pub mod k8s;
 pub mod openstack;

@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod admin_view;
 pub mod faults;
 pub mod glance;
 pub mod glance_filter;

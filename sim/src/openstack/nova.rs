@@ -93,6 +93,8 @@ pub struct Call<'a> {
     pub req: &'a Req,
     pub mv: Mv,
     pub token: Token,
+    /// The token's user is an admin (sees `OS-EXT-SRV-ATTR:*` and `all_tenants`).
+    pub admin: bool,
 }
 
 impl Call<'_> {
@@ -143,11 +145,13 @@ pub fn handle(ctx: &Arc<Ctx>, req: &Req) -> Resp {
         Ok(t) => t,
         Err(r) => return echo(r, mv),
     };
+    let admin = super::admin_view::is_admin(&ctx.state.lock().expect("state"), &token);
     let call = Call {
         ctx,
         req,
         mv,
         token,
+        admin,
     };
     echo(route(&call, &segs[1..]), mv)
 }

@@ -166,6 +166,7 @@ pub fn create(c: &Call) -> Resp {
         },
         None => BTreeMap::new(),
     };
+    let user_data_b64 = s["user_data"].as_str().map(String::from);
     let user_data = match decode_user_data(&s["user_data"]) {
         Ok(u) => u,
         Err(r) => return r,
@@ -381,6 +382,7 @@ pub fn create(c: &Call) -> Resp {
         metadata,
         tags,
         user_data,
+        user_data_b64,
         availability_zone: az,
         no_valid_host: false,
         host: None,

@@ -130,6 +130,7 @@ pub fn server_json(c: &Call, s: &Server, show: bool) -> Value {
     if let Some(f) = &s.fault {
         v["fault"] = f.clone();
     }
+    super::admin_view::extend(c, s, &mut v);
     v
 }
 
@@ -142,6 +143,7 @@ pub fn update_json(c: &Call, s: &Server) -> Value {
     if c.mv.at_least(75) {
         return v;
     }
+    super::admin_view::strip_before_2_75(c, &mut v);
     if let Some(obj) = v.as_object_mut() {
         for k in [
             "OS-EXT-AZ:availability_zone",

@@ -159,11 +159,21 @@ fn list(c: &Call, detail: bool) -> Resp {
         }
         Err(r) => return r,
     };
+    let all_tenants = match super::admin_view::all_tenants(q) {
+        Ok(true) if !c.admin => return super::admin_view::all_tenants_forbidden(detail),
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    // With all_tenants, `tenant_id`/`project_id` narrow the list; without, they are ignored.
+    let project = match all_tenants {
+        true => http::query_get(q, "project_id").or_else(|| http::query_get(q, "tenant_id")),
+        false => Some(c.project_id()),
+    };
     let st = c.ctx.state.lock().expect("state");
     let mut mine: Vec<&Server> = st
         .servers
         .values()
-        .filter(|s| s.project_id == c.project_id())
+        .filter(|s| project.is_none_or(|p| s.project_id == p))
         .collect();
     mine.sort_by_key(|s| std::cmp::Reverse(s.order));
     let after = match http::query_get(q, "marker") {

@@ -125,8 +125,13 @@ pub struct Image {
 /// is `<name>.<dhcp_domain>` (`novalocal` by default); Debian-family images keep the short
 /// name, RHEL-family ones the FQDN — and k0s names the Node after the hostname.
 pub fn guest_hostname(server_name: &str, image: Option<&Image>) -> String {
+    guest_hostname_for(server_name, image.and_then(|i| i.os_distro.as_deref()))
+}
+
+/// [`guest_hostname`] from the image's `os_distro` alone (what a Glance image shows).
+pub fn guest_hostname_for(server_name: &str, os_distro: Option<&str>) -> String {
     const FQDN_DISTROS: &[&str] = &["rhel", "centos", "rocky", "almalinux", "fedora"];
-    match image.and_then(|i| i.os_distro.as_deref()) {
+    match os_distro {
         Some(d) if FQDN_DISTROS.contains(&d) => format!("{server_name}.novalocal"),
         _ => server_name.to_string(),
     }
@@ -337,6 +342,8 @@ pub struct Server {
     pub metadata: BTreeMap<String, String>,
     pub tags: Vec<String>,
     pub user_data: Option<String>,
+    /// user_data as it was sent (base64): what Nova stores and shows an admin.
+    pub user_data_b64: Option<String>,
     pub availability_zone: String,
     pub host: Option<String>,
     pub hostname: String,
